@@ -1,0 +1,40 @@
+import ArgumentParser
+
+/// Options every fx tool takes.
+public struct CommonOptions: ParsableArguments {
+    /// What a bad record does to the run.
+    @Option(name: .customLong("on-error"),
+            help: "What a bad record does: 'fail' stops at the first with its place, 'skip' reports each, goes on, and exits 1 at the end.")
+    public var onError: ErrorPolicy.Mode = .fail
+
+    /// Silences summaries and warnings on stderr (errors are still reported).
+    @Flag(name: [.short, .long], help: "Print no summary, warning or progress on stderr; errors are still reported.")
+    public var quiet = false
+
+    /// The seed every random choice derives from.
+    @Option(help: ArgumentHelp("Seed for every random choice; the same seed and input give the same output.", valueName: "n"))
+    public var seed: UInt64 = 0
+
+    public init() {}
+}
+
+/// Where records come from: files, archives, folders, or stdin.
+public struct InputOptions: ParsableArguments {
+    /// The inputs, read in order; none, or `-`, is stdin.
+    @Argument(help: ArgumentHelp("JSON Lines, archives (tar, zip, 7z, ar/.deb, cpio, iso; gzip, bzip2, xz, zstd, lz4), folders or text files; stdin when none or '-'.", valueName: "file"))
+    public var files: [String] = []
+
+    /// Plain text gives one document per line.
+    @Flag(help: "Take plain text one document per line instead of one per file.")
+    public var lines = false
+
+    /// The largest archive member or text file that is read whole.
+    @Option(name: .customLong("max-member-bytes"), help: ArgumentHelp("A text member or file larger than this is a data error, not an out-of-memory.", valueName: "bytes"))
+    public var maxMemberBytes: Int = 64 << 20
+
+    public init() {}
+
+    public func validate() throws {
+        if maxMemberBytes <= 0 { throw ValidationError("--max-member-bytes must be positive.") }
+    }
+}
