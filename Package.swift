@@ -23,7 +23,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "fx-pair", dependencies: ["FXCore"]),
+        .executableTarget(name: "fx-pair", dependencies: ["FXCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FXCore"]),
     ],

@@ -37,11 +37,11 @@ struct FxPair: ParsableCommand {
         error, 74 I/O error (missing file, unreadable archive). A closed stdout (| head) ends fx-pair quietly \
         with 0.
 
-        Examples:
-          fx-pair news.tar.gz --holdout 0.1 --stats > pairs.jsonl
-          fx-pair --parallel en,fr desc.en desc.fr --format translation
-          fx-pair --input-field text --target-field label < labeled.jsonl
-          fx-pair reviews.csv --input-column review --target-column stars --format openai --system "Rate it."
+        Examples (from the root of fx's source, whose examples/ folder holds the data):
+          fx-pair examples/debian-sections.tar.gz --holdout 0.1 --stats
+          fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr --format translation
+          fx-pair --input-field text --target-field label < examples/descriptions.jsonl
+          fx-pair examples/descriptions.csv --input-column description --target-column section --format openai
         """
     )
 
@@ -81,7 +81,7 @@ struct FxPair: ParsableCommand {
     @Flag(help: "Print counts per target, empty and duplicate inputs to stderr.")
     var stats = false
 
-    @Option(help: ArgumentHelp("Output shape: fx, openai, prompt-completion, alpaca or translation.", valueName: "format"))
+    @Option(help: ArgumentHelp("Output shape: fx, openai, prompt-completion, alpaca or translation.", valueName: "fx|openai|prompt-completion|alpaca|translation"))
     var format: PairFormat = .fx
 
     @Option(help: ArgumentHelp("--format openai: a system message put first in every conversation.", valueName: "text"))

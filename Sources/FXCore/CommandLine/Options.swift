@@ -4,7 +4,7 @@ import ArgumentParser
 public struct CommonOptions: ParsableArguments {
     /// What a bad record does to the run.
     @Option(name: .customLong("on-error"),
-            help: "What a bad record does: 'fail' stops at the first with its place, 'skip' reports each, goes on, and exits 1 at the end.")
+            help: ArgumentHelp("What a bad record does: 'fail' stops at the first with its place, 'skip' reports each, goes on, and exits 1 at the end.", valueName: "fail|skip"))
     public var onError: ErrorPolicy.Mode = .fail
 
     /// Silences summaries and warnings on stderr (errors are still reported).

@@ -1,0 +1,55 @@
+# fx — build, test, demo, install. `make demo` and `make test` work on a fresh machine (they install libarchive-dev).
+PREFIX ?= /usr/local
+TOOLS := fx-pair
+MAN_DATE := 2026-11-27
+SWIFT ?= swift
+RELEASE := .build/release
+
+.PHONY: all build setup test demo install man bench clean
+
+all: build
+
+# libarchive-dev (and pkg-config, which SwiftPM asks for it) from Debian's registry, when missing.
+setup:
+	@if ! dpkg -s libarchive-dev >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1; then \
+		echo "installing libarchive-dev"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libarchive-dev pkg-config >/dev/null; \
+	fi
+
+build: setup
+	$(SWIFT) build -c release
+
+# Unit tests, then end-to-end tests that run the built binaries (debug build).
+test: setup
+	$(SWIFT) build
+	$(SWIFT) test
+
+# The main workflow on the data the project ships.
+demo: build
+	PATH="$(CURDIR)/$(RELEASE):$$PATH" sh examples/demo.sh
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	for t in $(TOOLS); do \
+		install -m 755 $(RELEASE)/$$t $(DESTDIR)$(PREFIX)/bin/$$t; \
+		install -m 644 man/$$t.1 $(DESTDIR)$(PREFIX)/share/man/man1/$$t.1; \
+		$(RELEASE)/$$t --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; \
+		$(RELEASE)/$$t --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t; \
+		$(RELEASE)/$$t --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish; \
+	done
+	install -m 644 man/fx.7 $(DESTDIR)$(PREFIX)/share/man/man7/fx.7
+
+# Regenerates man/*.1 from each tool's --help with swift-argument-parser's generate-manual plugin.
+man: setup
+	rm -rf .build/plugins/GenerateManual/outputs
+	$(SWIFT) package plugin generate-manual --date $(MAN_DATE) --authors "the fx developers" >/dev/null
+	for t in $(TOOLS); do cp .build/plugins/GenerateManual/outputs/$$t/$$t.1 man/$$t.1; done
+
+# Benchmarks side by side with the tools a user would pick instead (needs Debian's package lists; see bench/README.md).
+bench: build
+	sh bench/run.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+
+/// The examples in each tool's --help (and so in its man page) and the shipped demo run as written.
+@Suite struct DocumentationTests {
+    static let tools = ["fx-pair"]
+
+    @Test("every example in --help runs and succeeds", arguments: tools)
+    func helpExamples(tool: String) throws {
+        let help = try shell("COLUMNS=1000 \(tool) --help").stdout
+        let lines = help.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("Examples") }) else {
+            Issue.record("no Examples section in \(tool) --help")
+            return
+        }
+        let examples = lines[(start + 1)...].prefix { !$0.isEmpty }
+        #expect(examples.count >= 3)
+        for example in examples {
+            let r = try shell(example + " > /dev/null", in: repoRoot)
+            #expect(r.status == 0, "\(example): \(r.stderr)")
+        }
+    }
+
+    @Test("examples/demo.sh runs on the shipped data")
+    func demo() throws {
+        let r = try shell("sh examples/demo.sh", in: repoRoot)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("pairs"))
+    }
+}

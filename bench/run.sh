@@ -1,0 +1,11 @@
+#!/bin/sh
+# Runs every benchmark side by side with the tool a user would pick instead, on Debian's package descriptions.
+# Needs the release build (make bench builds it), python3, jq and GNU time (installed here when missing).
+set -eu
+cd "$(dirname "$0")/.."
+need=""
+command -v jq >/dev/null 2>&1 || need="$need jq"
+[ -x /usr/bin/time ] || need="$need time"
+if [ -n "$need" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null; fi
+[ -f bench/data/train.jsonl ] || python3 bench/debian-data.py bench
+for b in bench/pair.sh; do sh "$b"; done

@@ -1,0 +1,25 @@
+#!/bin/sh
+# fx's main workflow on the data fx ships (examples/): run from the repository root with the fx tools on PATH
+# (`make demo` does both). Writes into a temporary folder and prints what each step made.
+set -eu
+cd "$(dirname "$0")/.."
+out=$(mktemp -d "${TMPDIR:-/tmp}/fx-demo.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+
+echo "== Supervised: Debian package descriptions, labeled by the folder (section) that holds them"
+fx-pair examples/debian-sections.tar.gz --holdout 0.1 --seed 1 --stats > "$out/pairs.jsonl"
+echo "$(grep -c '"split":"train"' "$out/pairs.jsonl") train pairs, $(grep -c '"split":"test"' "$out/pairs.jsonl") test pairs in $out/pairs.jsonl"
+head -c 300 "$out/pairs.jsonl"; echo " ..."
+
+echo
+echo "== Supervised: English/French synopses aligned line by line, for a translation trainer"
+fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr --format translation > "$out/translation.jsonl"
+echo "$(wc -l < "$out/translation.jsonl") translation pairs"
+head -2 "$out/translation.jsonl"
+
+echo
+echo "== Supervised: a CSV table written as OpenAI chat fine-tuning data"
+fx-pair examples/descriptions.csv --input-column description --target-column section \
+    --format openai --system "Name the Debian section of this package." > "$out/chat.jsonl"
+echo "$(wc -l < "$out/chat.jsonl") chat examples"
+head -c 300 "$out/chat.jsonl"; echo " ..."
