@@ -1,11 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
 let package = Package(
     name: "fx",
     products: [
         .library(name: "FXCore", targets: ["FXCore"]),
         .executable(name: "fx-pair", targets: ["fx-pair"]),
+        .executable(name: "fx-mask", targets: ["fx-mask"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -20,10 +23,11 @@ let package = Package(
             name: "FXCore",
             dependencies: [
                 "CArchive",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ]
         ),
-        .executableTarget(name: "fx-pair", dependencies: ["FXCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "fx-pair", dependencies: ["FXCore", argumentParser]),
+        .executableTarget(name: "fx-mask", dependencies: ["FXCore", argumentParser]),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FXCore"]),
     ],

@@ -8,7 +8,8 @@ needs root and Debian's package registry, nothing else.
   bench/debian-data.py bench          -> bench/data/descriptions.jsonl, train.jsonl, test.jsonl, parallel.en/.fr
   bench/debian-data.py examples       -> examples/debian-sections.tar.gz (the same 720 descriptions as
                                          descriptions.jsonl, and every sixth as descriptions.csv),
-                                         examples/descriptions.en/.fr (2000 synopses)
+                                         examples/descriptions.en/.fr (2000 synopses),
+                                         examples/corpus.jsonl.gz (10,000 descriptions of all 41 sections)
 
 Records: {"id": package, "text": short description + long description, "label": section}. Sections with at
 least 200 packages are kept. The test split is 10% of packages, chosen by a stable hash of the package name.
@@ -163,6 +164,13 @@ def examples():
         writer.writerow(["package", "description", "section"])
         for r in chosen[::6]:
             writer.writerow([r["id"], r["text"], r["label"]])
+    corpus = sorted(rows, key=lambda r: hashlib.sha1(("corpus" + r["id"]).encode()).hexdigest())[:10000]
+    corpus.sort(key=lambda r: r["id"])
+    import gzip
+    with gzip.open(os.path.join(out, "corpus.jsonl.gz"), "wt", encoding="utf-8", compresslevel=9) as f:
+        f.mtime = 0
+        for r in corpus:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
     pairs = parallel_lines(packages, translations)
     pairs = sorted(pairs, key=lambda p: hashlib.sha1(p[0].encode()).hexdigest())[:2000]
     pairs.sort()

@@ -23,3 +23,11 @@ fx-pair examples/descriptions.csv --input-column description --target-column sec
     --format openai --system "Name the Debian section of this package." > "$out/chat.jsonl"
 echo "$(wc -l < "$out/chat.jsonl") chat examples"
 head -c 300 "$out/chat.jsonl"; echo " ..."
+
+echo
+echo "== Self-supervised: words hidden in unlabeled descriptions become the targets (BERT-style masking)"
+fx-mask examples/corpus.jsonl.gz --seed 1 > "$out/masked.jsonl"
+echo "$(wc -l < "$out/masked.jsonl") masked-word examples from 10,000 descriptions"
+head -c 400 "$out/masked.jsonl"; echo " ..."
+echo "-- and T5 span corruption of the same text:"
+fx-mask --mode span examples/corpus.jsonl.gz --seed 1 -q | head -1 | cut -c1-400

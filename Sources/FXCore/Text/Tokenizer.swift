@@ -3,7 +3,8 @@
 /// - White space (any Unicode White_Space) separates tokens.
 /// - A word is a run of letters, marks and digits (and `_`); an apostrophe or hyphen between two word
 ///   characters stays inside the word ("don't", "command-line"), and so does `.` or `,` between two digits ("3.14").
-/// - Every other character (punctuation, symbols, emoji) is a token of its own.
+/// - Every other character (punctuation, symbols, emoji) is a token of its own, with the combining marks,
+///   variation selectors and zero-width-joined characters that follow it.
 /// - With `lowercase`, words are lowercased (ASCII on bytes, the rest by Unicode's rules).
 public struct Tokenizer: Sendable {
     public enum Kind: Sendable { case word, punctuation }
@@ -53,15 +54,30 @@ public struct Tokenizer: Sendable {
             wordHasUpper = false
         }
 
+        let classes = Tokenizer.asciiClasses  // read once: a static's every access goes through swift_once
         while i < n {
+            let b = bytes[i]
+            if b < 0x80 {
+                // ASCII fast path: one table look-up per byte.
+                let c = classes[Int(b)]
+                if c == Tokenizer.asciiWord || c == Tokenizer.asciiUpper {
+                    if wordStart < 0 { wordStart = i }
+                    if c == Tokenizer.asciiUpper { wordHasUpper = true }
+                    i += 1
+                    continue
+                }
+                if c == Tokenizer.asciiSpace {
+                    if wordStart >= 0 { emitWord(i) }
+                    i += 1
+                    continue
+                }
+            }
             let (scalar, length) = Tokenizer.decode(bytes, at: i)
             let cls = Tokenizer.classify(scalar)
             switch cls {
             case .word:
                 if wordStart < 0 { wordStart = i }
-                if scalar.value >= 0x41 && scalar.value <= 0x5A || (scalar.value >= 0x80 && scalar.properties.changesWhenLowercased) {
-                    wordHasUpper = true
-                }
+                if scalar.properties.changesWhenLowercased { wordHasUpper = true }
             case .space:
                 if wordStart >= 0 { emitWord(i) }
             case .punctuation:
@@ -76,7 +92,21 @@ public struct Tokenizer: Sendable {
                     }
                 }
                 if wordStart >= 0 { emitWord(i) }
-                body(UnsafeBufferPointer(rebasing: bytes[i..<(i + length)]), .punctuation)
+                // Combining marks, variation selectors and zero-width joiners stay with the symbol they modify.
+                var end = i + length
+                while end < n {
+                    let (next, nextLength) = Tokenizer.decode(bytes, at: end)
+                    if next.value == 0x200D, end + nextLength < n {
+                        end += nextLength + Tokenizer.decode(bytes, at: end + nextLength).1
+                    } else if Tokenizer.isMark(next) {
+                        end += nextLength
+                    } else {
+                        break
+                    }
+                }
+                body(UnsafeBufferPointer(rebasing: bytes[i..<end]), .punctuation)
+                i = end
+                continue
             }
             i += length
         }
@@ -84,6 +114,17 @@ public struct Tokenizer: Sendable {
     }
 
     enum Class { case word, space, punctuation }
+
+    static let asciiSpace: UInt8 = 0, asciiWord: UInt8 = 1, asciiUpper: UInt8 = 2, asciiPunctuation: UInt8 = 3
+    /// `classify` for the 128 ASCII bytes, with upper-case letters marked.
+    static let asciiClasses: [UInt8] = (0..<128).map { v in
+        let scalar = Unicode.Scalar(UInt8(v))
+        switch classify(scalar) {
+        case .space: return asciiSpace
+        case .word: return (0x41...0x5A).contains(v) ? asciiUpper : asciiWord
+        case .punctuation: return asciiPunctuation
+        }
+    }
 
     @inline(__always)
     static func classify(_ s: Unicode.Scalar) -> Class {
@@ -102,6 +143,14 @@ public struct Tokenizer: Sendable {
         case .nonspacingMark, .spacingMark, .enclosingMark, .connectorPunctuation: return .word
         case .control, .format: return .space
         default: return .punctuation
+        }
+    }
+
+    static func isMark(_ s: Unicode.Scalar) -> Bool {
+        guard s.value >= 0x300 else { return false }
+        switch s.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
         }
     }
 

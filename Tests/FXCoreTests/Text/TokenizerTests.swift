@@ -14,6 +14,8 @@ import Testing
         ("l’été déjà", ["l’été", "déjà"]),
         ("日本語 テキスト", ["日本語", "テキスト"]),
         ("€5 😀ok", ["€", "5", "😀", "ok"]),
+        ("cloud ☁\u{FE0F} 👨\u{200D}👩 x", ["cloud", "☁\u{FE0F}", "👨\u{200D}👩", "x"]),
+        ("\u{301}a", ["\u{301}a"]),
     ])
     func split(text: String, tokens: [String]) {
         #expect(Tokenizer().tokens(text) == tokens)
