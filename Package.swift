@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "FXCore", targets: ["FXCore"]),
         .executable(name: "fx-pair", targets: ["fx-pair"]),
         .executable(name: "fx-mask", targets: ["fx-mask"]),
+        .executable(name: "fx-train", targets: ["fx-train"]),
+        .executable(name: "fx-eval", targets: ["fx-eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -28,6 +30,8 @@ let package = Package(
         ),
         .executableTarget(name: "fx-pair", dependencies: ["FXCore", argumentParser]),
         .executableTarget(name: "fx-mask", dependencies: ["FXCore", argumentParser]),
+        .executableTarget(name: "fx-train", dependencies: ["FXCore", argumentParser]),
+        .executableTarget(name: "fx-eval", dependencies: ["FXCore", argumentParser]),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FXCore"]),
     ],

@@ -5,7 +5,8 @@ Reads the Packages and Translation index files that apt keeps (bookworm main). W
 missing (apt here is set to fetch none), it runs `apt-get update` once with English and French enabled; that
 needs root and Debian's package registry, nothing else.
 
-  bench/debian-data.py bench          -> bench/data/descriptions.jsonl, train.jsonl, test.jsonl, parallel.en/.fr
+  bench/debian-data.py bench          -> bench/data/descriptions.jsonl, train.jsonl, test.jsonl, parallel.en/.fr,
+                                         fit.jsonl + valid.jsonl (train cut in two, for choosing settings)
   bench/debian-data.py examples       -> examples/debian-sections.tar.gz (the same 720 descriptions as
                                          descriptions.jsonl, and every sixth as descriptions.csv),
                                          examples/descriptions.en/.fr (2000 synopses),
@@ -120,6 +121,9 @@ def bench():
     write_jsonl(os.path.join(out, "descriptions.jsonl"), rows)
     write_jsonl(os.path.join(out, "train.jsonl"), [r for r in rows if stable_fraction(r["id"]) >= 0.1])
     write_jsonl(os.path.join(out, "test.jsonl"), [r for r in rows if stable_fraction(r["id"]) < 0.1])
+    # For choosing settings: a validation slice carved from train (never from test).
+    write_jsonl(os.path.join(out, "fit.jsonl"), [r for r in rows if stable_fraction(r["id"]) >= 0.2])
+    write_jsonl(os.path.join(out, "valid.jsonl"), [r for r in rows if 0.1 <= stable_fraction(r["id"]) < 0.2])
     pairs = parallel_lines(packages, translations)
     with open(os.path.join(out, "parallel.en"), "w") as en, open(os.path.join(out, "parallel.fr"), "w") as fr:
         for _, a, b in pairs:

@@ -1,0 +1,69 @@
+/// fx-eval: score a model on labeled pairs, or annotate records with its predictions.
+public struct EvalJob {
+    public var modelPath = "model.fxm"
+    public var k = 1
+    /// Labels scoring at least this are predicted (multi-label); nil: the best label only (ova: 0.5).
+    public var threshold: Double?
+    public var predict = false
+    public var table = false
+    public var inputField = "input"
+    public var targetField = "target"
+
+    public init() {}
+
+    public func run(_ tool: ToolRun, files: [String]) throws {
+        try tool.run {
+            let model = try TextModel.load(modelPath)
+            let threshold = self.threshold ?? (model.loss == .ova ? 0.5 : nil)
+            let k = max(self.k, 1)
+            var metrics = ClassificationMetrics(k: k)
+            var scratch: [UInt8] = []
+            try tool.inputs.forEachRecord(files) { record, _ in
+                guard let i = record.index(of: inputField) else { throw FXError.data("no field '\(inputField)'") }
+                guard let text = record.withStringBytes(at: i, scratch: &scratch, { String(decoding: $0, as: UTF8.self) }) else {
+                    throw FXError.data("field '\(inputField)' is \(record.value(at: i).typeName), not a string")
+                }
+                let want = max(k, threshold == nil ? 1 : model.labels.count)
+                let ranked = model.predict(features: model.features(of: text), k: want)
+                if predict {
+                    var out = record
+                    if let best = ranked.first {
+                        out.set("prediction", .string(model.labels[best.label]))
+                        out.set("score", JSONValue(Double(rounded(Double(best.score)))))
+                    }
+                    if k > 1 {
+                        out.set("top", .array(ranked.prefix(k).map {
+                            .object([JSONMember("label", .string(model.labels[$0.label])), JSONMember("score", JSONValue(rounded(Double($0.score))))])
+                        }))
+                    }
+                    try tool.output.write(out)
+                    return
+                }
+                guard let t = record.index(of: targetField) else { throw FXError.data("no field '\(targetField)' to score against (--predict annotates records without one)") }
+                let gold: [String]
+                switch record.value(at: t) {
+                case .string(let s): gold = [s]
+                case .number(let n): gold = [n]
+                case .array(let items): gold = items.compactMap(\.stringValue)
+                case let other: throw FXError.data("field '\(targetField)' is \(other.typeName), not a string or an array of strings")
+                }
+                let names = ranked.map { model.labels[$0.label] }
+                var predicted: Set<String>
+                if let threshold {
+                    predicted = Set(ranked.filter { Double($0.score) >= threshold }.map { model.labels[$0.label] })
+                } else {
+                    predicted = names.first.map { [$0] } ?? []
+                }
+                if predicted.isEmpty, let first = names.first, model.loss != .ova { predicted = [first] }
+                metrics.add(gold: gold, predicted: predicted, ranked: names, known: { model.labelIndex[$0] != nil })
+            }
+            if !predict {
+                if table {
+                    try tool.output.write(reportTable(metrics.report))
+                } else {
+                    try tool.output.append { metrics.report.encode(into: &$0); $0.append(0x0A) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+/// fx-train's whole run: read pairs once, build or extend the model, train, write it atomically.
+public struct TrainJob {
+    public var features = FeatureSettings()
+    /// nil: softmax for up to 200 labels, hs beyond, ova for multi-label targets.
+    public var loss: Loss?
+    public var trainer = Trainer()
+    public var minCount = 1
+    public var inputField = "input"
+    public var targetField = "target"
+    public var force = false
+    public var basePath: String?
+    public var baseVectorsPath: String?
+    public var validPath: String?
+    public var exportVectorsPath: String?
+    public var outputPath = "model.fxm"
+
+    public init() {}
+
+    public func run(_ tool: ToolRun, files: [String]) throws {
+        try tool.run {
+            AtomicFile.installSignalCleanup()
+            let base = try basePath.map(TextModel.load)
+            let settings = base?.settings ?? features
+            let data = TrainingData(tokenizer: settings.tokenizer)
+            try tool.inputs.forEachRecord(files) { record, _ in try data.add(record, inputField: inputField, targetField: targetField) }
+            guard data.count > 0 else { throw FXError.data("nothing to train on: no pairs in the input") }
+            if !force, let reason = data.freeTextReason { throw FXError.data(reason) }
+            let loss = self.loss ?? (data.hasMultiLabel ? .ova : (Set(data.labels).union(base?.labels ?? []).count > 200 ? .hs : .softmax))
+            let vocabulary = zip(data.words, data.wordCounts).filter { $0.1 >= minCount }.map(\.0)
+            let labelCounts = Dictionary(uniqueKeysWithValues: zip(data.labels, data.labelCounts))
+            let model: TextModel
+            if let base {
+                model = base.extend(words: vocabulary, labels: data.labels, labelCounts: labelCounts, loss: loss, seed: trainer.seed)
+            } else {
+                model = TextModel(settings: settings, loss: loss, words: vocabulary, labels: data.labels, labelCounts: data.labelCounts, seed: trainer.seed)
+            }
+            if let path = baseVectorsPath {
+                let (dim, vectors) = try TextModel.readVectors(path)
+                guard dim == model.dim else { throw FXError.data("vectors have \(dim) dimensions, the model \(model.dim) (set --dim \(dim))", at: path) }
+                let n = model.setWordVectors(vectors)
+                tool.note("\(n) of \(model.words.count) words start from \(path)")
+            }
+            let train = FeaturizedData(data, model: model)
+            if base == nil {
+                var touched = [Bool](repeating: false, count: settings.buckets)
+                for f in train.features where Int(f) < settings.buckets { touched[Int(f)] = true }
+                model.touchedBuckets = touched
+            }
+            var valid: FeaturizedData?
+            if let validPath {
+                let validData = TrainingData(tokenizer: settings.tokenizer)
+                try tool.inputs.forEachRecord([validPath]) { record, _ in try validData.add(record, inputField: inputField, targetField: targetField) }
+                valid = FeaturizedData(validData, model: model)
+            }
+            var trainer = self.trainer
+            trainer.progress = trainer.progress && !tool.quiet
+            let report = trainer.train(model, on: train, valid: valid)
+            try model.save(outputPath, training: [
+                JSONMember("examples", JSONValue(data.count)), JSONMember("epochs", JSONValue(report.epochsRun)),
+                JSONMember("lr", JSONValue(trainer.lr)), JSONMember("seed", .number(String(trainer.seed))),
+                JSONMember("min_count", JSONValue(minCount)), JSONMember("base", basePath.map { .string($0) } ?? .null),
+            ])
+            if let path = exportVectorsPath { try model.exportVectors(path) }
+            var line = "\(data.count) examples, \(model.words.count) words, \(model.labels.count) labels, loss \(loss.rawValue); "
+            line += "\(report.epochsRun) epochs in \(String(format1: report.seconds)) s, final loss \(Float(report.finalLoss))"
+            if !report.validAccuracy.isEmpty {
+                line += "; valid accuracy by epoch \(report.validAccuracy.map { String(format1: $0 * 100) }.joined(separator: " ")), kept epoch \(report.bestEpoch)"
+            }
+            tool.note(line + " -> \(outputPath)")
+        }
+    }
+}

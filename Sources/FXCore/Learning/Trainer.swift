@@ -1,0 +1,332 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Labeled examples read once from the stream and kept compactly as ids, for training every epoch.
+public final class TrainingData {
+    public let tokenizer: Tokenizer
+    /// Distinct words in order of first appearance, and how often each occurred.
+    public private(set) var words: [String] = []
+    public private(set) var wordCounts: [Int] = []
+    private var wordIds: [String: Int32] = [:]
+    public private(set) var labels: [String] = []
+    public private(set) var labelCounts: [Int] = []
+    private var labelIds: [String: Int32] = [:]
+    /// Per example: token ids (into `words`) and label ids, flattened.
+    private(set) var tokens: [Int32] = []
+    private(set) var tokenEnds: [Int] = []
+    private(set) var targets: [Int32] = []
+    private(set) var targetEnds: [Int] = []
+    public private(set) var hasMultiLabel = false
+    private var targetWordCount = 0
+    private var distinctTargetTexts = Set<String>()
+
+    public init(tokenizer: Tokenizer) { self.tokenizer = tokenizer }
+
+    public var count: Int { tokenEnds.count }
+
+    /// Adds one pair record: `input` a string, `target` a string or an array of strings.
+    public func add(_ record: Record, inputField: String = "input", targetField: String = "target") throws {
+        guard let i = record.index(of: inputField) else { throw FXError.data("no field '\(inputField)'") }
+        guard let t = record.index(of: targetField) else { throw FXError.data("no field '\(targetField)'") }
+        let targetNames: [String]
+        switch record.value(at: t) {
+        case .string(let s): targetNames = [s]
+        case .array(let items) where items.allSatisfy({ $0.stringValue != nil }) && !items.isEmpty:
+            targetNames = items.map { $0.stringValue! }
+            hasMultiLabel = true
+        case .number(let n): targetNames = [n]
+        case let other: throw FXError.data("field '\(targetField)' is \(other.typeName), not a string or an array of strings")
+        }
+        var scratch: [UInt8] = []
+        let ok: Bool? = record.withStringBytes(at: i, scratch: &scratch) { bytes in
+            tokenizer.forEachToken(in: bytes) { token, _ in
+                let word = String(decoding: token, as: UTF8.self)
+                if let id = wordIds[word] {
+                    wordCounts[Int(id)] += 1
+                    tokens.append(id)
+                } else {
+                    let id = Int32(words.count)
+                    wordIds[word] = id
+                    words.append(word)
+                    wordCounts.append(1)
+                    tokens.append(id)
+                }
+            }
+            return true
+        }
+        guard ok != nil else { throw FXError.data("field '\(inputField)' is \(record.value(at: i).typeName), not a string") }
+        tokenEnds.append(tokens.count)
+        for name in targetNames {
+            if let id = labelIds[name] {
+                labelCounts[Int(id)] += 1
+                targets.append(id)
+            } else {
+                labelIds[name] = Int32(labels.count)
+                labels.append(name)
+                labelCounts.append(1)
+                targets.append(Int32(labels.count - 1))
+            }
+            if distinctTargetTexts.count <= 100_000 { distinctTargetTexts.insert(name) }
+            targetWordCount += name.split(separator: " ").count
+        }
+        targetEnds.append(targets.count)
+    }
+
+    /// Why these targets look like free text rather than labels (nearly all distinct, several words long), or nil.
+    public var freeTextReason: String? {
+        let n = targets.count
+        guard n >= 20 else { return nil }
+        let distinct = Double(labels.count) / Double(n)
+        let meanWords = Double(targetWordCount) / Double(n)
+        guard distinct > 0.5 && meanWords > 2 else { return nil }
+        return "\(labels.count) distinct targets in \(n) examples, \(String(format1: meanWords)) words long on average: "
+            + "these look like free text (translations?), not labels; fx-train learns to choose among labels (--force trains anyway)"
+    }
+
+    func tokenRange(_ example: Int) -> Range<Int> { (example == 0 ? 0 : tokenEnds[example - 1])..<tokenEnds[example] }
+    func targetRange(_ example: Int) -> Range<Int> { (example == 0 ? 0 : targetEnds[example - 1])..<targetEnds[example] }
+}
+
+/// Examples as feature rows and label ids of one model.
+struct FeaturizedData {
+    var features: [Int32] = []
+    var featureEnds: [Int] = []
+    var labels: [Int32] = []
+    var labelEnds: [Int] = []
+    var count: Int { featureEnds.count }
+    var tokens = 0
+
+    func featureRange(_ i: Int) -> Range<Int> { (i == 0 ? 0 : featureEnds[i - 1])..<featureEnds[i] }
+    func labelRange(_ i: Int) -> Range<Int> { (i == 0 ? 0 : labelEnds[i - 1])..<labelEnds[i] }
+
+    init() {}
+
+    init(_ data: TrainingData, model: TextModel) {
+        let modelWord = data.words.map { model.wordIndex[$0] ?? -1 }
+        let hashes = data.words.map { w in var w = w; return w.withUTF8 { tokenHash($0) } }
+        let modelLabel = data.labels.map { model.labelIndex[$0] ?? -1 }
+        var ids: [Int32] = [], hs: [UInt64] = []
+        for e in 0..<data.count {
+            ids.removeAll(keepingCapacity: true)
+            hs.removeAll(keepingCapacity: true)
+            let range = data.tokenRange(e)
+            for t in range {
+                let w = Int(data.tokens[t])
+                ids.append(modelWord[w])
+                hs.append(hashes[w])
+            }
+            tokens += range.count
+            let slice = data.tokens[range]
+            model.settings.appendFeatures(ids: ids, hashes: hs, words: { data.words[Int(slice[slice.startIndex + $0])] }, into: &features)
+            featureEnds.append(features.count)
+            for t in data.targetRange(e) where modelLabel[Int(data.targets[t])] >= 0 { labels.append(modelLabel[Int(data.targets[t])]) }
+            labelEnds.append(labels.count)
+        }
+    }
+}
+
+/// fx-train's optimisation: SGD with a linearly decaying learning rate over all epochs, Hogwild threads.
+public struct Trainer {
+    public var epochs = 25
+    public var lr = 0.5
+    public var threads = 1
+    public var seed: UInt64 = 0
+    public var negatives = 5
+    public var patience: Int?
+    /// Progress on stderr (percent, words/sec/thread, lr, loss, ETA), like fastText.
+    public var progress = false
+
+    public init() {}
+
+    /// What training reports.
+    public struct Report {
+        public var epochsRun = 0
+        public var bestEpoch = 0
+        public var validAccuracy: [Double] = []
+        public var seconds = 0.0
+        public var finalLoss = 0.0
+    }
+
+    func train(_ model: TextModel, on data: FeaturizedData, valid: FeaturizedData?) -> Report {
+        var report = Report()
+        let start = monotonicSeconds()
+        let n = data.count
+        guard n > 0 else { return report }
+        let threads = max(1, min(self.threads, n))
+        let totalSteps = Double(epochs) * Double(n)
+        let counters = UnsafeMutablePointer<Int>.allocate(capacity: threads * 16)
+        let losses = UnsafeMutablePointer<Double>.allocate(capacity: threads * 16)
+        defer { counters.deallocate(); losses.deallocate() }
+        for i in 0..<(threads * 16) { counters[i] = 0; losses[i] = 0 }
+        var order = Array(0..<n)
+        var best: (accuracy: Double, input: [Float], output: [Float])?
+        var sinceBest = 0
+        let dim = model.dim
+        let loss = model.loss
+        var lastPrint = start
+
+        for epoch in 0..<epochs {
+            var shuffler = SplitMix64(seed: StableHash.mix(seed &+ UInt64(epoch)))
+            order.shuffle(using: &shuffler)
+            model.input.withUnsafeMutableBufferPointer { inputBuffer in
+                model.output.withUnsafeMutableBufferPointer { outputBuffer in
+                    let input = inputBuffer.baseAddress!, output = outputBuffer.baseAddress!
+                    let work = { (t: Int) in
+                        var rng = SplitMix64(seed: StableHash.mix(self.seed &+ UInt64(epoch * 7919 + t)))
+                        let hidden = UnsafeMutablePointer<Float>.allocate(capacity: dim)
+                        let grad = UnsafeMutablePointer<Float>.allocate(capacity: dim)
+                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(model.labels.count, 1))
+                        defer { hidden.deallocate(); grad.deallocate(); scores.deallocate() }
+                        data.features.withUnsafeBufferPointer { features in
+                            data.labels.withUnsafeBufferPointer { labels in
+                                var i = t
+                                while i < n {
+                                    var done = 0
+                                    for k in 0..<threads { done += counters[k * 16] }
+                                    let rate = Float(self.lr * max(0, 1 - Double(done) / totalSteps))
+                                    let e = order[i]
+                                    let f = UnsafeBufferPointer(rebasing: features[data.featureRange(e)])
+                                    let l = UnsafeBufferPointer(rebasing: labels[data.labelRange(e)])
+                                    if !f.isEmpty && !l.isEmpty {
+                                        losses[t * 16] += Double(self.step(model, loss, f, l, rate, input, output, hidden, grad, scores, &rng))
+                                    }
+                                    counters[t * 16] += 1
+                                    if t == 0 && self.progress {
+                                        let now = monotonicSeconds()
+                                        if now - lastPrint > 0.25 {
+                                            lastPrint = now
+                                            self.printProgress(done: done, total: totalSteps, tokensPerExample: Double(data.tokens) / Double(n),
+                                                               threads: threads, elapsed: now - start, lr: Double(rate),
+                                                               loss: losses[0] / Double(max(counters[0], 1)))
+                                        }
+                                    }
+                                    i += threads
+                                }
+                            }
+                        }
+                    }
+                    if threads == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
+                }
+            }
+            report.epochsRun = epoch + 1
+            if let valid {
+                let accuracy = Self.accuracy(model, valid)
+                report.validAccuracy.append(accuracy)
+                if best == nil || accuracy > best!.accuracy {
+                    best = (accuracy, model.input, model.output)
+                    report.bestEpoch = epoch + 1
+                    sinceBest = 0
+                } else {
+                    sinceBest += 1
+                    if let patience, sinceBest >= patience { break }
+                }
+            }
+        }
+        if let best, report.bestEpoch != report.epochsRun {
+            model.input = best.input
+            model.output = best.output
+        }
+        if progress { printError("") }
+        var totalLoss = 0.0, steps = 0
+        for t in 0..<threads { totalLoss += losses[t * 16]; steps += counters[t * 16] }
+        report.finalLoss = totalLoss / Double(max(steps, 1))
+        report.seconds = monotonicSeconds() - start
+        return report
+    }
+
+    /// One SGD step on one example; returns its loss.
+    @inline(__always)
+    private func step(_ model: TextModel, _ loss: Loss, _ features: UnsafeBufferPointer<Int32>, _ labels: UnsafeBufferPointer<Int32>,
+                      _ lr: Float, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+                      _ hidden: UnsafeMutablePointer<Float>, _ grad: UnsafeMutablePointer<Float>,
+                      _ scores: UnsafeMutablePointer<Float>, _ rng: inout SplitMix64) -> Float {
+        let dim = model.dim
+        for k in 0..<dim { hidden[k] = 0; grad[k] = 0 }
+        for f in features {
+            let row = input + Int(f) * dim
+            for k in 0..<dim { hidden[k] += row[k] }
+        }
+        let inv = 1 / Float(features.count)
+        for k in 0..<dim { hidden[k] *= inv }
+
+        var lossValue: Float = 0
+        /// Binary logistic on output row `row` toward `target`; accumulates the gradient and updates the row.
+        func binary(_ row: Int, _ target: Bool) -> Float {
+            let w = output + row * dim
+            let score = 1 / (1 + expf(-dot(w, hidden, dim)))
+            let alpha = lr * ((target ? 1 : 0) - score)
+            for k in 0..<dim { grad[k] += alpha * w[k]; w[k] += alpha * hidden[k] }
+            return target ? -logf(max(score, 1e-8)) : -logf(max(1 - score, 1e-8))
+        }
+        switch loss {
+        case .softmax:
+            let target = Int(labels[labels.count == 1 ? 0 : Int.random(in: 0..<labels.count, using: &rng)])
+            let m = model.labels.count
+            var top = -Float.infinity
+            for j in 0..<m { scores[j] = dot(output + j * dim, hidden, dim); top = max(top, scores[j]) }
+            var sum: Float = 0
+            for j in 0..<m { scores[j] = expf(scores[j] - top); sum += scores[j] }
+            for j in 0..<m {
+                let p = scores[j] / sum
+                let alpha = lr * ((j == target ? 1 : 0) - p)
+                let w = output + j * dim
+                for k in 0..<dim { grad[k] += alpha * w[k]; w[k] += alpha * hidden[k] }
+            }
+            lossValue = -logf(max(scores[target] / sum, 1e-8))
+        case .ova:
+            for label in 0..<model.labels.count { lossValue += binary(label, labels.contains(Int32(label))) }
+        case .ns:
+            let target = Int(labels[labels.count == 1 ? 0 : Int.random(in: 0..<labels.count, using: &rng)])
+            lossValue = binary(target, true)
+            let table = model.negatives
+            for _ in 0..<negatives {
+                var negative = target
+                while negative == target && model.labels.count > 1 { negative = Int(table[Int.random(in: 0..<table.count, using: &rng)]) }
+                lossValue += binary(negative, false)
+            }
+        case .hs:
+            let target = Int(labels[labels.count == 1 ? 0 : Int.random(in: 0..<labels.count, using: &rng)])
+            let path = model.paths[target], code = model.codes[target]
+            for (node, branch) in zip(path, code) { lossValue += binary(Int(node), branch) }
+        }
+        for k in 0..<dim { grad[k] *= inv }
+        for f in features {
+            let row = input + Int(f) * dim
+            for k in 0..<dim { row[k] += grad[k] }
+        }
+        return lossValue
+    }
+
+    /// Top-1 accuracy: the best label is one of the example's labels.
+    static func accuracy(_ model: TextModel, _ data: FeaturizedData) -> Double {
+        guard data.count > 0 else { return 0 }
+        var correct = 0
+        for e in 0..<data.count {
+            let features = Array(data.features[data.featureRange(e)])
+            if let best = model.predict(features: features, k: 1).first, data.labels[data.labelRange(e)].contains(Int32(best.label)) {
+                correct += 1
+            }
+        }
+        return Double(correct) / Double(data.count)
+    }
+
+    private func printProgress(done: Int, total: Double, tokensPerExample: Double, threads: Int, elapsed: Double, lr: Double, loss: Double) {
+        let fraction = min(1, Double(done) / total)
+        let wordsPerSecond = Double(done) * tokensPerExample / max(elapsed, 1e-6) / Double(threads)
+        let eta = fraction > 0 ? Int(elapsed / fraction - elapsed) : 0
+        var line = "\rProgress: \(String(format1: fraction * 100))% words/sec/thread: \(Int(wordsPerSecond)) "
+        line += "lr: \(Float(lr)) loss: \(Float(loss)) "
+        line += "ETA: \(eta / 3600)h\(eta / 60 % 60)m\(eta % 60)s"
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Seconds from a monotonic clock.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

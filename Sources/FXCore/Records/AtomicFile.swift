@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The temporary file being written, for the signal handler to remove: a C string, so the handler stays async-signal-safe.
+nonisolated(unsafe) private var pendingTemporary: UnsafeMutablePointer<CChar>?
+
+private func removePendingAndExit(_ signal: Int32) {
+    if let path = pendingTemporary { unlink(path) }
+    _exit(128 + signal)
+}
+
+/// Writes a file atomically: into a temporary file beside it, fsync, then rename over the target.
+/// Until the rename the old file (if any) is untouched; SIGINT, SIGTERM or an error remove the temporary file,
+/// so an interrupted run never leaves a partial or stray file.
+public enum AtomicFile {
+    /// Makes SIGINT and SIGTERM remove a temporary file being written before the process ends.
+    public static func installSignalCleanup() {
+        signal(SIGINT, removePendingAndExit)
+        signal(SIGTERM, removePendingAndExit)
+    }
+
+    public static func write(_ path: String, _ body: (Output) throws -> Void) throws {
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        var template = Array("\(directory)/.\(path.split(separator: "/").last ?? "fx").XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if fd < 0 { throw FXError.io("cannot create a file in \(directory): \(errnoText())", at: path) }
+        let temporary = String(cString: template)
+        pendingTemporary = strdup(temporary)
+        defer {
+            let p = pendingTemporary
+            pendingTemporary = nil
+            free(p)
+        }
+        do {
+            let out = Output(fd: fd, name: path)
+            try body(out)
+            try out.flush()
+            if fsync(fd) != 0 { throw FXError.io("cannot write: \(errnoText())", at: path) }
+            if close(fd) != 0 { throw FXError.io("cannot write: \(errnoText())", at: path) }
+            fchmodat(AT_FDCWD, temporary, 0o644, 0)
+            if rename(temporary, path) != 0 { throw FXError.io("cannot rename into place: \(errnoText())", at: path) }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import FXCore
+
+@main
+struct FxEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fx-eval",
+        abstract: "Score a model on labeled pairs, or annotate records with its predictions.",
+        discussion: """
+        With labeled pairs, fx-eval writes one JSON object to stdout: records, accuracy (the best label is one \
+        of the targets), top_k_accuracy and precision/recall at --k, micro and macro precision, recall and F1, \
+        per-label precision, recall, F1 and support, and the most frequent confusions. For a model trained on \
+        fx-mask's output, accuracy and top_k_accuracy are the top-1 and top-k accuracy of the hidden word. \
+        --format table prints the same for people.
+
+        Multi-label: a label is predicted when its score reaches --threshold (default 0.5 for ova models; \
+        otherwise the best label alone is predicted).
+
+        --predict streams each record back with "prediction" (the best label), "score" and, with --k above 1, \
+        "top" (the k best labels and scores): the way a trained model is applied to new data. Records need only \
+        the input field.
+
+        Examples (from the root of fx's source, whose examples/ folder holds the data):
+          fx-pair examples/debian-sections.tar.gz | fx-train -o /tmp/eval-demo.fxm -q
+          fx-pair examples/debian-sections.tar.gz | fx-eval -m /tmp/eval-demo.fxm --k 3
+          fx-pair examples/debian-sections.tar.gz | fx-eval -m /tmp/eval-demo.fxm --format table
+          fx-eval -m /tmp/eval-demo.fxm --predict --input-field text --k 2 examples/descriptions.jsonl
+        """
+    )
+
+    @OptionGroup(title: "Inputs") var input: InputOptions
+    @OptionGroup(title: "Common options") var common: CommonOptions
+
+    @Option(name: [.short, .customLong("model")], help: ArgumentHelp("The model to apply.", valueName: "file"))
+    var model = "model.fxm"
+
+    @Option(help: ArgumentHelp("How many best labels count for top-k, P@k, R@k, and --predict's top.", valueName: "k"))
+    var k = 1
+
+    @Option(help: ArgumentHelp("Multi-label: predict every label scoring at least this.", valueName: "score"))
+    var threshold: Double?
+
+    @Flag(help: "Write each record back with its prediction instead of scoring.")
+    var predict = false
+
+    @Option(help: ArgumentHelp("json (one object) or table (for people).", valueName: "json|table"))
+    var format = "json"
+
+    @Option(name: .customLong("input-field"), help: ArgumentHelp("The field holding the input text.", valueName: "name"))
+    var inputField = "input"
+
+    @Option(name: .customLong("target-field"), help: ArgumentHelp("The field holding the reference target.", valueName: "name"))
+    var targetField = "target"
+
+    func validate() throws {
+        guard k >= 1 else { throw ValidationError("--k must be at least 1.") }
+        guard format == "json" || format == "table" else { throw ValidationError("--format takes json or table.") }
+        if let threshold, !(threshold >= 0 && threshold <= 1) { throw ValidationError("--threshold takes a score from 0 to 1.") }
+    }
+
+    func run() throws {
+        var job = EvalJob()
+        job.modelPath = model
+        job.k = k
+        job.threshold = threshold
+        job.predict = predict
+        job.table = format == "table"
+        job.inputField = inputField
+        job.targetField = targetField
+        try job.run(ToolRun(name: "fx-eval", common: common, input: input), files: input.files)
+    }
+}
