@@ -79,7 +79,7 @@ struct FxTrain: ParsableCommand {
     var epochs = 25
 
     @Option(help: ArgumentHelp("Starting learning rate, decaying linearly to 0.", valueName: "rate"))
-    var lr = 0.5
+    var lr = 2.0
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))
     var threads = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))

@@ -1,6 +1,6 @@
 /// Saving and loading a TextModel as safetensors: tensors `words` [words, dim], `buckets` [used, dim] with
 /// `bucket_ids` [used] (hashed n-gram rows never touched in training are left out and read back as zeros),
-/// `output` [rows, dim], all float16; vocabulary, labels, settings and hyper-parameters in `__metadata__`.
+/// `output` [rows, dim], `weights` [rows] (each row's idf weight in the average), all float16; vocabulary, labels, settings and hyper-parameters in `__metadata__`.
 extension TextModel {
     public static let formatName = "fx-text-model"
 
@@ -21,6 +21,7 @@ extension TextModel {
             "buckets": SafeTensors.Tensor(bucketRows, shape: [used.count, d], as: .f16),
             "bucket_ids": SafeTensors.Tensor(used, shape: [used.count]),
             "output": SafeTensors.Tensor(output, shape: [output.count / d, d], as: .f16),
+            "weights": SafeTensors.Tensor(weights, shape: [weights.count], as: .f16),
         ]
         let metadata: [String: String] = [
             "format": Self.formatName,
@@ -65,6 +66,11 @@ extension TextModel {
         }
         input.replaceSubrange((settings.buckets * d)..<input.count, with: wordT.floats)
         model.input = input
+        if let weightT = tensors["weights"] {
+            let w = weightT.floats
+            guard w.count == model.weights.count else { throw bad("weights do not match the rows") }
+            model.weights = w
+        }
         let output = outT.floats
         guard output.count == model.output.count else { throw bad("output layer does not match the labels") }
         model.output = output

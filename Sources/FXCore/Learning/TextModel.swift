@@ -56,6 +56,7 @@ public final class TextModel {
         let bound = 1 / Float(settings.dim)
         self.input = (0..<((settings.buckets + words.count) * settings.dim)).map { _ in Float.random(in: -bound...bound, using: &rng) }
         self.output = []
+        self.weights = [Float](repeating: 1, count: settings.buckets + words.count)
         buildOutputLayer()
     }
 
@@ -136,6 +137,7 @@ public final class TextModel {
         let counts = allLabels.map { newCounts[$0] ?? 0 }
         let model = TextModel(settings: settings, loss: newLoss, words: allWords, labels: allLabels, labelCounts: counts, seed: seed)
         model.input.replaceSubrange(0..<input.count, with: input)
+        model.weights.replaceSubrange(0..<weights.count, with: weights)
         if newLoss == loss && loss != .hs {
             model.output.replaceSubrange(0..<output.count, with: output)
         }
@@ -181,14 +183,34 @@ public final class TextModel {
         let d = dim
         for k in 0..<d { h[k] = 0 }
         guard !features.isEmpty else { return }
+        var total: Float = 0
         input.withUnsafeBufferPointer { e in
             for f in features {
                 let row = e.baseAddress! + Int(f) * d
-                for k in 0..<d { h[k] += row[k] }
+                let w = self.weights[Int(f)]
+                total += w
+                for k in 0..<d { h[k] += w * row[k] }
             }
         }
-        let scale = 1 / Float(features.count)
+        let scale = 1 / total
         for k in 0..<d { h[k] *= scale }
+    }
+
+    /// Per input row, its weight in the average: its inverse document frequency in the training texts,
+    /// log((1 + texts) / (1 + texts with it)) + 1, as scikit-learn's smoothed idf; 1 for rows training never saw.
+    /// Frequent words and n-grams count for less, as in TF-IDF.
+    public internal(set) var weights: [Float] = []
+
+    /// Sets the weights of the rows these examples use from their document frequencies; other rows keep theirs.
+    func setInverseDocumentFrequencies(_ data: FeaturizedData) {
+        var df = [Int32](repeating: 0, count: inputRows)
+        var seen = Set<Int32>()
+        for e in 0..<data.count {
+            seen.removeAll(keepingCapacity: true)
+            for f in data.features[data.featureRange(e)] where seen.insert(f).inserted { df[Int(f)] += 1 }
+        }
+        let n = Float(data.count)
+        for row in 0..<inputRows where df[row] > 0 { weights[row] = logf((1 + n) / (1 + Float(df[row]))) + 1 }
     }
 
     /// The `k` best labels with their probabilities (softmax, hs) or scores (sigmoid: ns, ova), best first.

@@ -17,8 +17,8 @@ public struct TrainJob {
     public init() {}
 
     public func run(_ tool: ToolRun, files: [String]) throws {
+        AtomicFile.installSignalCleanup()
         try tool.run {
-            AtomicFile.installSignalCleanup()
             let base = try basePath.map(TextModel.load)
             let settings = base?.settings ?? features
             let data = TrainingData(tokenizer: settings.tokenizer)
@@ -41,6 +41,7 @@ public struct TrainJob {
                 tool.note("\(n) of \(model.words.count) words start from \(path)")
             }
             let train = FeaturizedData(data, model: model)
+            model.setInverseDocumentFrequencies(train)
             if base == nil {
                 var touched = [Bool](repeating: false, count: settings.buckets)
                 for f in train.features where Int(f) < settings.buckets { touched[Int(f)] = true }

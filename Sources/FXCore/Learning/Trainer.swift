@@ -130,7 +130,7 @@ struct FeaturizedData {
 /// fx-train's optimisation: SGD with a linearly decaying learning rate over all epochs, Hogwild threads.
 public struct Trainer {
     public var epochs = 25
-    public var lr = 0.5
+    public var lr = 2.0
     public var threads = 1
     public var seed: UInt64 = 0
     public var negatives = 5
@@ -173,6 +173,9 @@ public struct Trainer {
             model.input.withUnsafeMutableBufferPointer { inputBuffer in
                 model.output.withUnsafeMutableBufferPointer { outputBuffer in
                     let input = inputBuffer.baseAddress!, output = outputBuffer.baseAddress!
+                    let weightsCopy = model.weights
+                  weightsCopy.withUnsafeBufferPointer { weightsBuffer in
+                    let weights = weightsBuffer.baseAddress!
                     let work = { (t: Int) in
                         var rng = SplitMix64(seed: StableHash.mix(self.seed &+ UInt64(epoch * 7919 + t)))
                         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: dim)
@@ -190,7 +193,7 @@ public struct Trainer {
                                     let f = UnsafeBufferPointer(rebasing: features[data.featureRange(e)])
                                     let l = UnsafeBufferPointer(rebasing: labels[data.labelRange(e)])
                                     if !f.isEmpty && !l.isEmpty {
-                                        losses[t * 16] += Double(self.step(model, loss, f, l, rate, input, output, hidden, grad, scores, &rng))
+                                        losses[t * 16] += Double(self.step(model, loss, f, l, rate, input, output, hidden, grad, scores, weights, &rng))
                                     }
                                     counters[t * 16] += 1
                                     if t == 0 && self.progress {
@@ -208,6 +211,7 @@ public struct Trainer {
                         }
                     }
                     if threads == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
+                  }
                 }
             }
             report.epochsRun = epoch + 1
@@ -241,14 +245,17 @@ public struct Trainer {
     private func step(_ model: TextModel, _ loss: Loss, _ features: UnsafeBufferPointer<Int32>, _ labels: UnsafeBufferPointer<Int32>,
                       _ lr: Float, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                       _ hidden: UnsafeMutablePointer<Float>, _ grad: UnsafeMutablePointer<Float>,
-                      _ scores: UnsafeMutablePointer<Float>, _ rng: inout SplitMix64) -> Float {
+                      _ scores: UnsafeMutablePointer<Float>, _ weights: UnsafePointer<Float>, _ rng: inout SplitMix64) -> Float {
         let dim = model.dim
         for k in 0..<dim { hidden[k] = 0; grad[k] = 0 }
+        var total: Float = 0
         for f in features {
             let row = input + Int(f) * dim
-            for k in 0..<dim { hidden[k] += row[k] }
+            let w = weights[Int(f)]
+            total += w
+            for k in 0..<dim { hidden[k] += w * row[k] }
         }
-        let inv = 1 / Float(features.count)
+        let inv = 1 / total
         for k in 0..<dim { hidden[k] *= inv }
 
         var lossValue: Float = 0
@@ -294,7 +301,8 @@ public struct Trainer {
         for k in 0..<dim { grad[k] *= inv }
         for f in features {
             let row = input + Int(f) * dim
-            for k in 0..<dim { row[k] += grad[k] }
+            let w = weights[Int(f)]
+            for k in 0..<dim { row[k] += w * grad[k] }
         }
         return lossValue
     }

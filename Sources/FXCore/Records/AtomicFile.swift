@@ -22,6 +22,12 @@ public enum AtomicFile {
     public static func installSignalCleanup() {
         signal(SIGINT, removePendingAndExit)
         signal(SIGTERM, removePendingAndExit)
+        // A parent may have started us with these signals blocked (the mask is inherited); Ctrl-C must still work.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     public static func write(_ path: String, _ body: (Output) throws -> Void) throws {

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import FXCore
+
+/// A tiny labeled set: the label is whether the text speaks of animals or of machines.
+func tinyData(_ tokenizer: Tokenizer) throws -> TrainingData {
+    let data = TrainingData(tokenizer: tokenizer)
+    let animals = ["the cat sat on the mat", "a dog chased the cat", "birds and dogs and cats", "the horse ate hay"]
+    let machines = ["the compiler built the kernel", "a fast cpu and a disk", "the kernel module compiled", "disk drivers for the cpu"]
+    for _ in 0..<5 {
+        for t in animals { try data.add(Record([JSONMember("input", .string(t)), JSONMember("target", .string("animal"))])) }
+        for t in machines { try data.add(Record([JSONMember("input", .string(t)), JSONMember("target", .string("machine"))])) }
+    }
+    return data
+}
+
+@Suite struct ModelTests {
+    @Test("each loss learns a separable problem", arguments: Loss.allCases)
+    func losses(loss: Loss) throws {
+        var settings = FeatureSettings()
+        settings.dim = 16
+        settings.buckets = 1024
+        let data = try tinyData(settings.tokenizer)
+        let model = TextModel(settings: settings, loss: loss, words: data.words, labels: data.labels, labelCounts: data.labelCounts, seed: 1)
+        let train = FeaturizedData(data, model: model)
+        model.setInverseDocumentFrequencies(train)
+        var trainer = Trainer()
+        trainer.epochs = 30
+        trainer.lr = 0.5
+        _ = trainer.train(model, on: train, valid: nil)
+        #expect(Trainer.accuracy(model, train) == 1)
+        let best = model.predict(features: model.features(of: "my cat and my dog"), k: 2)
+        #expect(model.labels[best[0].label] == "animal")
+        #expect(best.count == 2 && best[0].score >= best[1].score)
+    }
+
+    @Test("save then load gives identical predictions, and the file is safetensors")
+    func roundTrip() throws {
+        var settings = FeatureSettings()
+        settings.dim = 8
+        settings.buckets = 512
+        settings.minn = 2
+        settings.maxn = 4
+        let data = try tinyData(settings.tokenizer)
+        let model = TextModel(settings: settings, loss: .softmax, words: data.words, labels: data.labels, labelCounts: data.labelCounts, seed: 2)
+        let train = FeaturizedData(data, model: model)
+        model.setInverseDocumentFrequencies(train)
+        var trainer = Trainer()
+        trainer.epochs = 5
+        _ = trainer.train(model, on: train, valid: nil)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fx-model-\(UUID().uuidString).fxm").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.save(path, training: [])
+        let loaded = try TextModel.load(path)
+        #expect(loaded.words == model.words && loaded.labels == model.labels && loaded.settings == model.settings)
+        for text in ["the cat", "kernel disk", "unknown words only", ""] {
+            let a = model.predict(features: model.features(of: text), k: 2)
+            let b = loaded.predict(features: loaded.features(of: text), k: 2)
+            #expect(a.map(\.label) == b.map(\.label))
+            for (x, y) in zip(a, b) { #expect(abs(x.score - y.score) < 1e-2) }  // float16 storage
+        }
+        let (tensors, metadata) = try SafeTensors.read(path)
+        #expect(metadata["format"] == "fx-text-model")
+        #expect(tensors["words"]?.dtype == .f16 && tensors["words"]?.shape == [model.words.count, 8])
+    }
+
+    @Test("fine-tuning keeps the base's words and labels and adds new ones")
+    func extend() throws {
+        let settings = FeatureSettings()
+        let base = TextModel(settings: settings, loss: .softmax, words: ["a", "b"], labels: ["x", "y"], labelCounts: [1, 1], seed: 3)
+        base.output[0] = 0.25
+        let tuned = base.extend(words: ["b", "c"], labels: ["y", "z"], labelCounts: ["y": 2, "z": 1], loss: .softmax, seed: 4)
+        #expect(tuned.words == ["a", "b", "c"])
+        #expect(tuned.labels == ["x", "y", "z"])
+        #expect(tuned.output[0] == 0.25)
+        #expect(Array(tuned.input[0..<base.input.count]) == base.input)
+    }
+
+    @Test("free-text targets are recognised")
+    func freeText() throws {
+        let data = TrainingData(tokenizer: Tokenizer())
+        for i in 0..<30 { try data.add(Record([JSONMember("input", .string("line \(i)")), JSONMember("target", .string("la ligne numéro \(i) ici"))])) }
+        #expect(data.freeTextReason != nil)
+        let labels = try tinyData(Tokenizer())
+        #expect(labels.freeTextReason == nil)
+    }
+
+    @Test("the Huffman tree gives every label a path and the best-first search finds the most likely labels")
+    func tree() throws {
+        var settings = FeatureSettings()
+        settings.dim = 4
+        settings.buckets = 16
+        let model = TextModel(settings: settings, loss: .hs, words: ["w"], labels: ["a", "b", "c", "d", "e"], labelCounts: [50, 20, 10, 5, 1], seed: 5)
+        #expect(model.paths.count == 5 && model.paths.allSatisfy { !$0.isEmpty })
+        #expect(model.paths[0].count <= model.paths[4].count)
+        for i in model.output.indices { model.output[i] = Float(i % 7) / 7 - 0.4 }
+        let all = model.predict(features: [Int32(settings.buckets)], k: 5)
+        #expect(abs(all.reduce(0) { $0 + $1.score } - 1) < 1e-4)
+        let top2 = model.predict(features: [Int32(settings.buckets)], k: 2)
+        #expect(top2.map(\.label) == Array(all.prefix(2)).map(\.label))
+    }
+}
