@@ -31,3 +31,16 @@ echo "$(wc -l < "$out/masked.jsonl") masked-word examples from 10,000 descriptio
 head -c 400 "$out/masked.jsonl"; echo " ..."
 echo "-- and T5 span corruption of the same text:"
 fx-mask --mode span examples/corpus.jsonl.gz --seed 1 -q | head -1 | cut -c1-400
+
+echo
+echo "== Supervised training and scoring: fx-pair | fx-train, then fx-eval on the held-out pairs"
+grep '"split":"train"' "$out/pairs.jsonl" | fx-train -o "$out/sections.fxm" --seed 1
+grep '"split":"test"' "$out/pairs.jsonl" | fx-eval -m "$out/sections.fxm" --format table | head -8
+
+echo
+echo "== Self-supervised base, then fine-tuning on the labeled pairs"
+fx-mask examples/corpus.jsonl.gz --seed 1 -q | fx-train -o "$out/base.fxm" --epochs 3 --seed 1
+grep '"split":"train"' "$out/pairs.jsonl" | fx-train --base "$out/base.fxm" -o "$out/tuned.fxm" --seed 1
+grep '"split":"test"' "$out/pairs.jsonl" | fx-eval -m "$out/tuned.fxm" --format table | head -2
+echo "-- the model applied to new records:"
+fx-eval -m "$out/sections.fxm" --predict --k 2 --input-field text examples/descriptions.jsonl | head -1 | cut -c1-300

@@ -17,13 +17,13 @@ struct FxTrain: ParsableCommand {
         them to a linear output layer. SGD with a learning rate decaying linearly to 0 over all epochs; \
         --threads trains Hogwild, --threads 1 is bit-for-bit reproducible with --seed.
 
-        Losses: softmax (the default up to 200 labels), hs (hierarchical softmax, the default beyond, e.g. the \
-        words fx-mask hides), ns (negative sampling), ova (one-vs-all, the default when targets are arrays: \
-        multi-label).
+        Losses: softmax (the default up to 200 labels), ns (negative sampling, the default beyond, e.g. the \
+        words fx-mask hides: its embeddings make the better base for fine-tuning), hs (hierarchical softmax), \
+        ova (one-vs-all, the default when targets are arrays: multi-label).
 
         Fine-tuning: --base MODEL starts from a model, above all the self-supervised one from \
-        fx-mask | fx-train, keeping its settings, embeddings and vocabulary, adding new words and labels, and \
-        reusing its output rows where labels match. --base-vectors FILE.vec starts words from fastText or \
+        fx-mask | fx-train, keeping its settings, embeddings and vocabulary and adding new words; the labels are \
+        those of the new data, and a label the base knows keeps its output row (softmax, ns, ova). --base-vectors FILE.vec starts words from fastText or \
         gensim vectors; --export-vectors FILE.vec writes the word vectors.
 
         Targets that look like free text (nearly all distinct and several words long, such as translations) \

@@ -127,19 +127,23 @@ public final class TextModel {
 
     // MARK: Growing for fine-tuning
 
-    /// Adds words not yet known (random rows) and labels not yet known; labels keep their output rows when the
-    /// loss has one row per label, and the new ones start at zero.
+    /// The model to fine-tune from this one: its words and embeddings, plus new words (random rows); the labels
+    /// are the new data's, and a label the base knows keeps its output row when both losses have one row per
+    /// label (softmax, ns, ova); new labels start at zero. Base labels the new data lacks are dropped: the
+    /// fine-tuned model chooses among the labels of its own task (the words a self-supervised base predicted
+    /// are not sections).
     func extend(words newWords: [String], labels newLabels: [String], labelCounts newCounts: [String: Int], loss newLoss: Loss, seed: UInt64) -> TextModel {
         var allWords = words
         for w in newWords where wordIndex[w] == nil { allWords.append(w) }
-        var allLabels = labels
-        for l in newLabels where labelIndex[l] == nil { allLabels.append(l) }
-        let counts = allLabels.map { newCounts[$0] ?? 0 }
-        let model = TextModel(settings: settings, loss: newLoss, words: allWords, labels: allLabels, labelCounts: counts, seed: seed)
+        let counts = newLabels.map { newCounts[$0] ?? 0 }
+        let model = TextModel(settings: settings, loss: newLoss, words: allWords, labels: newLabels, labelCounts: counts, seed: seed)
         model.input.replaceSubrange(0..<input.count, with: input)
         model.weights.replaceSubrange(0..<weights.count, with: weights)
         if newLoss == loss && loss != .hs {
-            model.output.replaceSubrange(0..<output.count, with: output)
+            for (j, label) in newLabels.enumerated() {
+                guard let old = labelIndex[label] else { continue }
+                model.output.replaceSubrange((j * dim)..<((j + 1) * dim), with: output[(Int(old) * dim)..<((Int(old) + 1) * dim)])
+            }
         }
         return model
     }

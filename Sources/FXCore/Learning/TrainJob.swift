@@ -1,7 +1,7 @@
 /// fx-train's whole run: read pairs once, build or extend the model, train, write it atomically.
 public struct TrainJob {
     public var features = FeatureSettings()
-    /// nil: softmax for up to 200 labels, hs beyond, ova for multi-label targets.
+    /// nil: softmax for up to 200 labels, ns beyond (its embeddings transfer best to fine-tuning), ova for multi-label targets.
     public var loss: Loss?
     public var trainer = Trainer()
     public var minCount = 1
@@ -25,7 +25,7 @@ public struct TrainJob {
             try tool.inputs.forEachRecord(files) { record, _ in try data.add(record, inputField: inputField, targetField: targetField) }
             guard data.count > 0 else { throw FXError.data("nothing to train on: no pairs in the input") }
             if !force, let reason = data.freeTextReason { throw FXError.data(reason) }
-            let loss = self.loss ?? (data.hasMultiLabel ? .ova : (Set(data.labels).union(base?.labels ?? []).count > 200 ? .hs : .softmax))
+            let loss = self.loss ?? (data.hasMultiLabel ? .ova : (data.labels.count > 200 ? .ns : .softmax))
             let vocabulary = zip(data.words, data.wordCounts).filter { $0.1 >= minCount }.map(\.0)
             let labelCounts = Dictionary(uniqueKeysWithValues: zip(data.labels, data.labelCounts))
             let model: TextModel

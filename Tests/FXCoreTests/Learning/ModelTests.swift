@@ -64,15 +64,16 @@ func tinyData(_ tokenizer: Tokenizer) throws -> TrainingData {
         #expect(tensors["words"]?.dtype == .f16 && tensors["words"]?.shape == [model.words.count, 8])
     }
 
-    @Test("fine-tuning keeps the base's words and labels and adds new ones")
+    @Test("fine-tuning keeps the base's words, adds new ones, and reuses the output rows of labels it knows")
     func extend() throws {
         let settings = FeatureSettings()
         let base = TextModel(settings: settings, loss: .softmax, words: ["a", "b"], labels: ["x", "y"], labelCounts: [1, 1], seed: 3)
         base.output[0] = 0.25
-        let tuned = base.extend(words: ["b", "c"], labels: ["y", "z"], labelCounts: ["y": 2, "z": 1], loss: .softmax, seed: 4)
+        base.output[settings.dim] = 0.5  // label y's first value
+        let tuned = base.extend(words: ["b", "c"], labels: ["z", "y"], labelCounts: ["y": 2, "z": 1], loss: .softmax, seed: 4)
         #expect(tuned.words == ["a", "b", "c"])
-        #expect(tuned.labels == ["x", "y", "z"])
-        #expect(tuned.output[0] == 0.25)
+        #expect(tuned.labels == ["z", "y"])
+        #expect(tuned.output[0] == 0 && tuned.output[settings.dim] == 0.5)
         #expect(Array(tuned.input[0..<base.input.count]) == base.input)
     }
 
