@@ -46,11 +46,7 @@ struct FxEval: ParsableCommand {
     @Option(help: ArgumentHelp("json (one object) or table (for people).", valueName: "json|table"))
     var format = "json"
 
-    @Option(name: .customLong("input-field"), help: ArgumentHelp("The field holding the input text.", valueName: "name"))
-    var inputField = "input"
-
-    @Option(name: .customLong("target-field"), help: ArgumentHelp("The field holding the reference target.", valueName: "name"))
-    var targetField = "target"
+    @OptionGroup(title: "Fields") var fields: PairFieldOptions
 
     func validate() throws {
         guard k >= 1 else { throw ValidationError("--k must be at least 1.") }
@@ -65,8 +61,8 @@ struct FxEval: ParsableCommand {
         job.threshold = threshold
         job.predict = predict
         job.table = format == "table"
-        job.inputField = inputField
-        job.targetField = targetField
+        job.inputField = fields.inputField
+        job.targetField = fields.targetField
         try job.run(ToolRun(name: "fx-eval", common: common, input: input), files: input.files)
     }
 }

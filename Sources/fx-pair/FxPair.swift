@@ -48,11 +48,7 @@ struct FxPair: ParsableCommand {
     @OptionGroup(title: "Inputs") var input: InputOptions
     @OptionGroup(title: "Common options") var common: CommonOptions
 
-    @Option(name: .customLong("input-field"), help: ArgumentHelp("JSON Lines: the field renamed to input.", valueName: "name"))
-    var inputField = "input"
-
-    @Option(name: .customLong("target-field"), help: ArgumentHelp("JSON Lines: the field renamed to target.", valueName: "name"))
-    var targetField = "target"
+    @OptionGroup(title: "Fields") var fields: PairFieldOptions
 
     @Option(name: .customLong("label-depth"), help: ArgumentHelp("Folder as label: take the N-th folder from the top instead of the one holding the file.", valueName: "n"))
     var labelDepth: Int?
@@ -109,8 +105,8 @@ struct FxPair: ParsableCommand {
 
     func run() throws {
         var job = PairingJob()
-        job.source.inputField = inputField
-        job.source.targetField = targetField
+        job.source.inputField = fields.inputField
+        job.source.targetField = fields.targetField
         job.source.labelDepth = labelDepth
         job.source.inputColumn = inputColumn.map(PairSource.Column.init)
         job.source.targetColumn = targetColumn.map(PairSource.Column.init)

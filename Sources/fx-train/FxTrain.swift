@@ -99,11 +99,7 @@ struct FxTrain: ParsableCommand {
     @Option(name: .customLong("export-vectors"), help: ArgumentHelp("Also write the word vectors in .vec format.", valueName: "file"))
     var exportVectors: String?
 
-    @Option(name: .customLong("input-field"), help: ArgumentHelp("The field holding the input text.", valueName: "name"))
-    var inputField = "input"
-
-    @Option(name: .customLong("target-field"), help: ArgumentHelp("The field holding the target.", valueName: "name"))
-    var targetField = "target"
+    @OptionGroup(title: "Fields") var fields: PairFieldOptions
 
     @Flag(help: "Train even when the targets look like free text rather than labels.")
     var force = false
@@ -133,8 +129,8 @@ struct FxTrain: ParsableCommand {
         job.trainer.negatives = neg
         job.trainer.patience = patience
         job.trainer.progress = isatty(2) != 0
-        job.inputField = inputField
-        job.targetField = targetField
+        job.inputField = fields.inputField
+        job.targetField = fields.targetField
         job.force = force
         job.basePath = base
         job.baseVectorsPath = baseVectors

@@ -38,3 +38,14 @@ public struct InputOptions: ParsableArguments {
         if maxMemberBytes <= 0 { throw ValidationError("--max-member-bytes must be positive.") }
     }
 }
+
+/// Which fields of a pair record hold the input and the target (fx-pair renames them to `input` and `target`).
+public struct PairFieldOptions: ParsableArguments {
+    @Option(name: .customLong("input-field"), help: ArgumentHelp("The field holding the input text.", valueName: "name"))
+    public var inputField = "input"
+
+    @Option(name: .customLong("target-field"), help: ArgumentHelp("The field holding the target: a label, an array of labels, or text.", valueName: "name"))
+    public var targetField = "target"
+
+    public init() {}
+}

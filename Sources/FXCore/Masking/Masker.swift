@@ -180,17 +180,25 @@ public final class Masker {
 
     private func writeSingle(_ position: Int, _ replacement: [UInt8]) throws {
         let t = text
-        try output.append { out in
-            out.append(contentsOf: Self.inputKey)
+        try writeWordExample(target: position) { out in
             out.append(contentsOf: t.spaced[0..<t.starts[position]])
             out.append(contentsOf: replacement)
             out.append(contentsOf: t.spaced[t.ends[position]...])
+        }
+    }
+
+    /// Writes `{"input": what `input` appends, "target": token `target`, "position": target, other fields}`.
+    private func writeWordExample(target: Int, input: (inout [UInt8]) -> Void) throws {
+        let t = text
+        try output.append { out in
+            out.append(contentsOf: Self.inputKey)
+            input(&out)
             out.append(contentsOf: Self.targetKey)
             out.append(0x22)
-            out.append(contentsOf: t.token(position))
+            out.append(contentsOf: t.token(target))
             out.append(0x22)
             out.append(contentsOf: Self.positionKey)
-            out.append(contentsOf: String(position).utf8)
+            out.append(contentsOf: String(target).utf8)
             out.append(contentsOf: rest)
             out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
         }
@@ -277,19 +285,7 @@ public final class Masker {
             guard counted % settings.stride == 0 else { continue }
             let from = max(0, i - settings.window)
             let t = text
-            try output.append { out in
-                out.append(contentsOf: Self.inputKey)
-                out.append(contentsOf: t.range(from, i))
-                out.append(contentsOf: Self.targetKey)
-                out.append(0x22)
-                out.append(contentsOf: t.token(i))
-                out.append(0x22)
-                out.append(contentsOf: Self.positionKey)
-                out.append(contentsOf: String(i).utf8)
-                out.append(contentsOf: rest)
-                out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
-            }
-            stats.examples += 1
+            try writeWordExample(target: i) { $0.append(contentsOf: t.range(from, i)) }
         }
         stats.words += n
     }
