@@ -1,6 +1,6 @@
 # fx — build, test, demo, install. `make demo` and `make test` work on a fresh machine (they install libarchive-dev).
 PREFIX ?= /usr/local
-TOOLS := fx-pair fx-mask fx-train fx-eval
+TOOLS := fx-pair fx-mask fx-train fx-eval fx-cluster
 MAN_DATE := 2026-11-27
 SWIFT ?= swift
 RELEASE := .build/release

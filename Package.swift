@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "fx-mask", targets: ["fx-mask"]),
         .executable(name: "fx-train", targets: ["fx-train"]),
         .executable(name: "fx-eval", targets: ["fx-eval"]),
+        .executable(name: "fx-cluster", targets: ["fx-cluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -32,6 +33,7 @@ let package = Package(
         .executableTarget(name: "fx-mask", dependencies: ["FXCore", argumentParser]),
         .executableTarget(name: "fx-train", dependencies: ["FXCore", argumentParser]),
         .executableTarget(name: "fx-eval", dependencies: ["FXCore", argumentParser]),
+        .executableTarget(name: "fx-cluster", dependencies: ["FXCore", argumentParser]),
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FXCore"]),
     ],

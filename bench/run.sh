@@ -8,4 +8,4 @@ command -v jq >/dev/null 2>&1 || need="$need jq"
 [ -x /usr/bin/time ] || need="$need time"
 if [ -n "$need" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null; fi
 [ -f bench/data/train.jsonl ] || python3 bench/debian-data.py bench
-for b in bench/pair.sh bench/mask.sh bench/train.sh; do sh "$b"; done
+for b in bench/pair.sh bench/mask.sh bench/train.sh bench/cluster.sh; do sh "$b"; done

@@ -44,3 +44,9 @@ grep '"split":"train"' "$out/pairs.jsonl" | fx-train --base "$out/base.fxm" -o "
 grep '"split":"test"' "$out/pairs.jsonl" | fx-eval -m "$out/tuned.fxm" --format table | head -2
 echo "-- the model applied to new records:"
 fx-eval -m "$out/sections.fxm" --predict --k 2 --input-field text examples/descriptions.jsonl | head -1 | cut -c1-300
+
+echo
+echo "== Unsupervised: the descriptions grouped into 6 topics without their labels, then scored against them"
+fx-cluster -k 6 --seed 1 examples/descriptions.jsonl --summary "$out/topics.jsonl" -q > "$out/clustered.jsonl"
+cut -c1-200 "$out/topics.jsonl"
+fx-eval --clusters --target-field label "$out/clustered.jsonl"

@@ -16,6 +16,10 @@ struct FxEval: ParsableCommand {
         Multi-label: a label is predicted when its score reaches --threshold (default 0.5 for ova models; \
         otherwise the best label alone is predicted).
 
+        --clusters scores a grouping instead (fx-cluster's output, no model): its cluster field against the \
+        target field (e.g. --target-field label), as one object with nmi (arithmetic normalisation, as \
+        scikit-learn's default), ari, homogeneity, completeness, v_measure, purity, records, clusters, classes.
+
         --predict streams each record back with "prediction" (the best label), "score" and, with --k above 1, \
         "top" (the k best labels and scores): the way a trained model is applied to new data. Records need only \
         the input field.
@@ -25,6 +29,7 @@ struct FxEval: ParsableCommand {
           fx-pair examples/debian-sections.tar.gz | fx-eval -m /tmp/eval-demo.fxm --k 3
           fx-pair examples/debian-sections.tar.gz | fx-eval -m /tmp/eval-demo.fxm --format table
           fx-eval -m /tmp/eval-demo.fxm --predict --input-field text --k 2 examples/descriptions.jsonl
+          fx-cluster -k 6 examples/descriptions.jsonl -q | fx-eval --clusters --target-field label
         """
     )
 
@@ -43,6 +48,9 @@ struct FxEval: ParsableCommand {
     @Flag(help: "Write each record back with its prediction instead of scoring.")
     var predict = false
 
+    @Flag(help: "Score fx-cluster's output: its cluster field against the target field (no model).")
+    var clusters = false
+
     @Option(help: ArgumentHelp("json (one object) or table (for people).", valueName: "json|table"))
     var format = "json"
 
@@ -52,6 +60,7 @@ struct FxEval: ParsableCommand {
         guard k >= 1 else { throw ValidationError("--k must be at least 1.") }
         guard format == "json" || format == "table" else { throw ValidationError("--format takes json or table.") }
         if let threshold, !(threshold >= 0 && threshold <= 1) { throw ValidationError("--threshold takes a score from 0 to 1.") }
+        if clusters && predict { throw ValidationError("--clusters and --predict do not go together.") }
     }
 
     func run() throws {
@@ -60,6 +69,7 @@ struct FxEval: ParsableCommand {
         job.k = k
         job.threshold = threshold
         job.predict = predict
+        job.clusters = clusters
         job.table = format == "table"
         job.inputField = fields.inputField
         job.targetField = fields.targetField

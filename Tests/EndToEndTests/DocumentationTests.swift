@@ -3,7 +3,7 @@ import Testing
 
 /// The examples in each tool's --help (and so in its man page) and the shipped demo run as written.
 @Suite struct DocumentationTests {
-    static let tools = ["fx-pair", "fx-mask", "fx-train", "fx-eval"]
+    static let tools = ["fx-pair", "fx-mask", "fx-train", "fx-eval", "fx-cluster"]
 
     @Test("every example in --help runs and succeeds", arguments: tools)
     func helpExamples(tool: String) throws {

@@ -5,6 +5,8 @@ public struct EvalJob {
     /// Labels scoring at least this are predicted (multi-label); nil: the best label only (ova: 0.5).
     public var threshold: Double?
     public var predict = false
+    /// Score the `cluster` field against the target field instead of a model.
+    public var clusters = false
     public var table = false
     public var inputField = "input"
     public var targetField = "target"
@@ -13,6 +15,10 @@ public struct EvalJob {
 
     public func run(_ tool: ToolRun, files: [String]) throws {
         try tool.run {
+            if clusters {
+                try scoreClusters(tool, files: files)
+                return
+            }
             let model = try TextModel.load(modelPath)
             let threshold = self.threshold ?? (model.loss == .ova ? 0.5 : nil)
             let k = max(self.k, 1)
@@ -64,6 +70,21 @@ public struct EvalJob {
                     try tool.output.append { metrics.report.encode(into: &$0); $0.append(0x0A) }
                 }
             }
+        }
+    }
+
+    private func scoreClusters(_ tool: ToolRun, files: [String]) throws {
+        var metrics = ClusterMetrics()
+        try tool.inputs.forEachRecord(files) { record, _ in
+            guard let c = record.index(of: "cluster") else { throw FXError.data("no field 'cluster' (fx-cluster writes it)") }
+            guard let t = record.index(of: targetField) else { throw FXError.data("no field '\(targetField)' to compare the clusters with") }
+            func label(_ v: JSONValue) -> String { v.stringValue ?? v.jsonText }
+            metrics.add(cluster: label(record.value(at: c)), reference: label(record.value(at: t)))
+        }
+        if table {
+            try tool.output.write(reportTable(metrics.report))
+        } else {
+            try tool.output.append { metrics.report.encode(into: &$0); $0.append(0x0A) }
         }
     }
 }

@@ -1,0 +1,224 @@
+/// fx-cluster's run: vectorize documents, fit spherical k-means (or load a fitted model), write each record
+/// with its cluster, topic and similarity.
+public struct ClusterJob {
+    public enum K: Equatable, Sendable {
+        case fixed(Int)
+        case auto(ClosedRange<Int>)
+    }
+
+    public var k = K.fixed(8)
+    public var restarts = 3
+    public var maxIterations = 100
+    public var tolerance = 1e-4
+    public var minDF = 2
+    public var maxDF = 0.5
+    public var topTerms = 8
+    public var seed: UInt64 = 0
+    public var threads = 1
+    public var textField = "text"
+    public var stopWords = englishStopWords
+    /// A file of more stop words, separated by white space.
+    public var extraStopWordsPath: String?
+    public var summaryPath: String?
+    public var savePath: String?
+    public var loadPath: String?
+
+    public init() {}
+
+    /// A fitted model: vocabulary, idf and centroids.
+    struct Fitted {
+        var vectorizer: TfIdf
+        var centroids: [Float]
+        var k: Int
+        var dimensions: Int { vectorizer.terms.count }
+
+        /// The centroid's `n` heaviest terms.
+        func topTerms(_ c: Int, _ n: Int) -> [String] {
+            let d = dimensions
+            return (0..<d).sorted { centroids[c * d + $0] > centroids[c * d + $1] }.prefix(n)
+                .filter { centroids[c * d + $0] > 0 }.map { vectorizer.terms[$0] }
+        }
+    }
+
+    public func run(_ tool: ToolRun, files: [String]) throws {
+        var job = self
+        try tool.run {
+            if let path = extraStopWordsPath {
+                let reader = LineReader(try FileSource(path: path))
+                while let line = try reader.next() {
+                    for w in String(decoding: line, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" }) { job.stopWords.insert(w.lowercased()) }
+                }
+            }
+            try job.fitOrAssign(tool, files: files)
+        }
+    }
+
+    private func fitOrAssign(_ tool: ToolRun, files: [String]) throws {
+        if let loadPath {
+            let fitted = try Self.load(loadPath, stopWords: stopWords)
+            let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms).joined(separator: " ") }
+            try tool.inputs.forEachRecord(files) { record, _ in
+                let v = fitted.vectorizer.vector(fitted.vectorizer.words(try text(record)))
+                let (c, sim) = fitted.centroids.withUnsafeBufferPointer { nearest(v, $0.baseAddress!, fitted.k, fitted.dimensions) }
+                try write(record, cluster: c, topic: topics[c], similarity: sim, tool.output)
+            }
+            return
+        }
+        var records: [Record] = []
+        var words: [[String]] = []
+        var vectorizer = TfIdf(stopWords: stopWords)
+        try tool.inputs.forEachRecord(files) { record, _ in
+            words.append(vectorizer.words(try text(record)))
+            records.append(record)
+        }
+        guard !records.isEmpty else { throw FXError.data("nothing to cluster: no documents in the input") }
+        vectorizer.fit(words, minDF: minDF, maxDF: maxDF)
+        guard !vectorizer.terms.isEmpty else { throw FXError.data("no terms left to cluster on (lower --min-df, raise --max-df)") }
+        let docs = words.map(vectorizer.vector)
+        words = []
+        let chosenK: Int
+        switch k {
+        case .fixed(let n):
+            guard n <= docs.count else { throw FXError.data("\(docs.count) documents are fewer than -k \(n)") }
+            chosenK = n
+        case .auto(let range):
+            chosenK = try chooseK(docs, vectorizer.terms.count, range, tool)
+        }
+        var kmeans = SphericalKMeans(k: chosenK)
+        kmeans.restarts = restarts
+        kmeans.maxIterations = maxIterations
+        kmeans.tolerance = tolerance
+        kmeans.seed = seed
+        kmeans.threads = threads
+        let result = kmeans.fit(docs, dimensions: vectorizer.terms.count)
+        let fitted = Fitted(vectorizer: vectorizer, centroids: result.centroids, k: chosenK)
+        let topics = (0..<chosenK).map { fitted.topTerms($0, topTerms) }
+        for (i, record) in records.enumerated() {
+            try write(record, cluster: result.assignments[i], topic: topics[result.assignments[i]].joined(separator: " "),
+                      similarity: result.similarities[i], tool.output)
+        }
+        try tool.output.flush()
+        tool.note("\(records.count) documents, \(vectorizer.terms.count) terms, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) iterations (best of \(restarts))")
+        if let summaryPath { try writeSummary(summaryPath, records, result, topics) }
+        if let savePath { try save(fitted, savePath) }
+    }
+
+    private func text(_ record: Record) throws -> String {
+        guard let i = record.index(of: textField) else { throw FXError.data("no field '\(textField)'") }
+        guard let s = record.string(at: i) else { throw FXError.data("field '\(textField)' is \(record.value(at: i).typeName), not a string") }
+        return s
+    }
+
+    private func nearest(_ v: SparseVector, _ centroids: UnsafePointer<Float>, _ k: Int, _ d: Int) -> (Int, Float) {
+        var best = 0
+        var bestSim = -Float.infinity
+        for c in 0..<k {
+            let s = v.dot(centroids + c * d)
+            if s > bestSim { bestSim = s; best = c }
+        }
+        return (best, bestSim)
+    }
+
+    private func write(_ record: Record, cluster: Int, topic: String, similarity: Float, _ out: Output) throws {
+        var r = record
+        r.set("cluster", JSONValue(cluster))
+        r.set("topic", .string(topic))
+        r.set("similarity", JSONValue(rounded(Double(similarity))))
+        try out.write(r)
+    }
+
+    /// k by the mean silhouette (cosine distance) of a sample of up to 1,000 documents; the scores go to stderr.
+    private func chooseK(_ docs: [SparseVector], _ d: Int, _ range: ClosedRange<Int>, _ tool: ToolRun) throws -> Int {
+        let upper = min(range.upperBound, docs.count - 1)
+        guard upper >= range.lowerBound else { throw FXError.data("\(docs.count) documents are too few for -k auto in \(range.lowerBound)..\(range.upperBound)") }
+        var rng = SplitMix64(seed: seed)
+        var sample = Array(docs.indices)
+        sample.shuffle(using: &rng)
+        sample = Array(sample.prefix(1000)).sorted()
+        let subset = sample.map { docs[$0] }
+        // Pairwise cosine distances of the sample, once.
+        let m = subset.count
+        var dense = [Float](repeating: 0, count: d)
+        var distance = [Float](repeating: 0, count: m * m)
+        for i in 0..<m {
+            for (j, id) in subset[i].ids.enumerated() { dense[Int(id)] = subset[i].values[j] }
+            dense.withUnsafeBufferPointer { row in for j in 0..<m { distance[i * m + j] = max(0, 1 - subset[j].dot(row.baseAddress!)) } }
+            for id in subset[i].ids { dense[Int(id)] = 0 }
+        }
+        var best = (k: range.lowerBound, score: -Float.infinity)
+        var scores: [String] = []
+        for k in range.lowerBound...upper {
+            var kmeans = SphericalKMeans(k: k)
+            kmeans.restarts = 1
+            kmeans.maxIterations = maxIterations
+            kmeans.seed = seed
+            kmeans.threads = threads
+            let labels = kmeans.fit(subset, dimensions: d).assignments
+            let score = Self.silhouette(distance, labels, m, k)
+            scores.append("\(k):\(String(format1: Double(score) * 100).dropLast(0))")
+            if score > best.score { best = (k, score) }
+        }
+        tool.note("silhouette x100 by k: " + scores.joined(separator: " ") + "; chose k \(best.k)")
+        return best.k
+    }
+
+    /// The mean silhouette: for each point, (b - a) / max(a, b), a its mean distance within its cluster, b the
+    /// smallest mean distance to another cluster; 0 for points alone in their cluster.
+    static func silhouette(_ distance: [Float], _ labels: [Int], _ m: Int, _ k: Int) -> Float {
+        var sizes = [Int](repeating: 0, count: k)
+        for l in labels { sizes[l] += 1 }
+        var total: Float = 0
+        for i in 0..<m {
+            var sums = [Float](repeating: 0, count: k)
+            for j in 0..<m where j != i { sums[labels[j]] += distance[i * m + j] }
+            let own = labels[i]
+            guard sizes[own] > 1 else { continue }
+            let a = sums[own] / Float(sizes[own] - 1)
+            var b = Float.infinity
+            for c in 0..<k where c != own && sizes[c] > 0 { b = min(b, sums[c] / Float(sizes[c])) }
+            if b.isFinite { total += (b - a) / max(a, b, 1e-12) }
+        }
+        return total / Float(m)
+    }
+
+    private func writeSummary(_ path: String, _ records: [Record], _ result: SphericalKMeans.Result, _ topics: [[String]]) throws {
+        let k = topics.count
+        var members = [[Int]](repeating: [], count: k)
+        for (i, c) in result.assignments.enumerated() { members[c].append(i) }
+        try AtomicFile.write(path) { out in
+            for c in 0..<k {
+                let closest = members[c].sorted { result.similarities[$0] > result.similarities[$1] }.prefix(5)
+                let examples: [JSONValue] = closest.map { i in
+                    records[i]["id"] ?? records[i]["path"] ?? JSONValue(i + 1)
+                }
+                try out.write(Record([
+                    JSONMember("cluster", JSONValue(c)), JSONMember("size", JSONValue(members[c].count)),
+                    JSONMember("terms", .array(topics[c].map { .string($0) })), JSONMember("examples", .array(examples)),
+                ]))
+            }
+        }
+    }
+
+    private func save(_ fitted: Fitted, _ path: String) throws {
+        let tensors: [String: SafeTensors.Tensor] = [
+            "centroids": SafeTensors.Tensor(fitted.centroids, shape: [fitted.k, fitted.dimensions]),
+            "idf": SafeTensors.Tensor(fitted.vectorizer.idf, shape: [fitted.dimensions]),
+        ]
+        let metadata = [
+            "format": "fx-clusters", "version": "1",
+            "terms": JSONValue.array(fitted.vectorizer.terms.map { .string($0) }).jsonText,
+        ]
+        try AtomicFile.write(path) { out in try SafeTensors.write(tensors, metadata: metadata, to: out) }
+    }
+
+    static func load(_ path: String, stopWords: Set<String>) throws -> Fitted {
+        let (tensors, metadata) = try SafeTensors.read(path)
+        func bad(_ why: String) -> FXError { FXError.data("not an fx-cluster model: \(why)", at: path) }
+        guard metadata["format"] == "fx-clusters" else { throw bad("its metadata has no format fx-clusters") }
+        guard case .array(let items)? = try? JSONValue(parsing: metadata["terms"] ?? "") else { throw bad("no terms") }
+        let terms = items.compactMap(\.stringValue)
+        guard let c = tensors["centroids"], let idf = tensors["idf"], c.shape.count == 2, c.shape[1] == terms.count,
+              idf.shape == [terms.count], c.shape[0] >= 1 else { throw bad("tensors do not match the terms") }
+        return Fitted(vectorizer: TfIdf(terms: terms, idf: idf.floats, stopWords: stopWords), centroids: c.floats, k: c.shape[0])
+    }
+}

@@ -1,0 +1,162 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Spherical k-means: unit vectors grouped by cosine similarity to unit centroids, seeded by greedy k-means++,
+/// restarted `restarts` times keeping the best objective (the sum of each document's similarity to its centroid).
+public struct SphericalKMeans {
+    public var k: Int
+    public var restarts = 3
+    public var maxIterations = 100
+    /// Stop when the objective improves by less than this fraction.
+    public var tolerance = 1e-4
+    public var seed: UInt64 = 0
+    public var threads = 1
+
+    public init(k: Int) { self.k = k }
+
+    public struct Result {
+        /// Row-major, `dimensions` floats per centroid, each of unit length.
+        public var centroids: [Float]
+        public var assignments: [Int]
+        public var similarities: [Float]
+        public var objective: Double
+        public var iterations: Int
+    }
+
+    public func fit(_ docs: [SparseVector], dimensions: Int) -> Result {
+        var best: Result?
+        for r in 0..<max(restarts, 1) {
+            var rng = SplitMix64(seed: StableHash.mix(seed &+ UInt64(r) &* 0x9E37_79B9))
+            let result = run(docs, dimensions, &rng)
+            if best == nil || result.objective > best!.objective { best = result }
+        }
+        return best!
+    }
+
+    private func run(_ docs: [SparseVector], _ d: Int, _ rng: inout SplitMix64) -> Result {
+        var centroids = seedCentroids(docs, d, &rng)
+        var assignments = [Int](repeating: -1, count: docs.count)
+        var similarities = [Float](repeating: 0, count: docs.count)
+        var objective = -Double.infinity
+        var iterations = 0
+        for iteration in 1...max(maxIterations, 1) {
+            iterations = iteration
+            Self.assign(docs, centroids, d, k, threads, &assignments, &similarities)
+            let newObjective = similarities.reduce(0.0) { $0 + Double($1) }
+            // New centroids: the normalised sum of members; an empty cluster takes the worst-fitting document.
+            var sums = [Float](repeating: 0, count: k * d)
+            var sizes = [Int](repeating: 0, count: k)
+            for (i, doc) in docs.enumerated() {
+                let c = assignments[i]
+                sizes[c] += 1
+                for j in doc.ids.indices { sums[c * d + Int(doc.ids[j])] += doc.values[j] }
+            }
+            var taken = Set<Int>()
+            for c in 0..<k where sizes[c] == 0 {
+                let worst = similarities.indices.filter { !taken.contains($0) }.min { similarities[$0] < similarities[$1] } ?? 0
+                taken.insert(worst)
+                for j in docs[worst].ids.indices { sums[c * d + Int(docs[worst].ids[j])] = docs[worst].values[j] }
+            }
+            for c in 0..<k {
+                var norm: Float = 0
+                for t in 0..<d { norm += sums[c * d + t] * sums[c * d + t] }
+                norm = norm.squareRoot()
+                if norm > 0 { for t in 0..<d { sums[c * d + t] /= norm } }
+            }
+            centroids = sums
+            let improved = newObjective - objective
+            objective = newObjective
+            if improved >= 0 && improved <= tolerance * abs(newObjective) { break }
+        }
+        Self.assign(docs, centroids, d, k, threads, &assignments, &similarities)
+        objective = similarities.reduce(0.0) { $0 + Double($1) }
+        return Result(centroids: centroids, assignments: assignments, similarities: similarities, objective: objective, iterations: iterations)
+    }
+
+    /// Each document's most similar centroid, in parallel chunks.
+    static func assign(_ docs: [SparseVector], _ centroids: [Float], _ d: Int, _ k: Int, _ threads: Int,
+                       _ assignments: inout [Int], _ similarities: inout [Float]) {
+        let n = docs.count
+        let chunks = max(1, min(threads * 4, n / 256 + 1))
+        assignments.withUnsafeMutableBufferPointer { a in
+            similarities.withUnsafeMutableBufferPointer { s in
+                centroids.withUnsafeBufferPointer { c in
+                    let a = a, s = s
+                    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                        for i in stride(from: chunk, to: n, by: chunks) {
+                            var best = 0
+                            var bestSim = -Float.infinity
+                            for j in 0..<k {
+                                let sim = docs[i].dot(c.baseAddress! + j * d)
+                                if sim > bestSim { bestSim = sim; best = j }
+                            }
+                            a[i] = best
+                            s[i] = bestSim
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Greedy k-means++ with cosine distance: each new centroid is the best of 2 + ln k candidates drawn in
+    /// proportion to the squared distance to the nearest centroid so far.
+    private func seedCentroids(_ docs: [SparseVector], _ d: Int, _ rng: inout SplitMix64) -> [Float] {
+        let n = docs.count
+        var centroids = [Float](repeating: 0, count: k * d)
+        func place(_ doc: Int, at c: Int) {
+            for j in docs[doc].ids.indices { centroids[c * d + Int(docs[doc].ids[j])] = docs[doc].values[j] }
+        }
+        // Squared cosine distances of every document to document `c`, through a dense copy of it, in parallel.
+        var dense = [Float](repeating: 0, count: d)
+        let chunks = max(1, min(threads * 4, n / 256 + 1))
+        func distances(to c: Int, into out: inout [Float]) {
+            for j in docs[c].ids.indices { dense[Int(docs[c].ids[j])] = docs[c].values[j] }
+            dense.withUnsafeBufferPointer { row in
+                out.withUnsafeMutableBufferPointer { o in
+                    let o = o
+                    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                        for i in stride(from: chunk, to: n, by: chunks) {
+                            let dist = 1 - docs[i].dot(row.baseAddress!)
+                            o[i] = dist * dist
+                        }
+                    }
+                }
+            }
+            for id in docs[c].ids { dense[Int(id)] = 0 }
+        }
+        var first = Int.random(in: 0..<n, using: &rng)
+        place(first, at: 0)
+        var closest = [Float](repeating: 0, count: n)
+        distances(to: first, into: &closest)
+        var candidateDistances = [Float](repeating: 0, count: n)
+        let trials = 2 + Int(log(Double(k)))
+        for c in 1..<k {
+            let total = closest.reduce(0, +)
+            var bestCandidate = 0
+            var bestPotential = Float.infinity
+            var bestClosest = closest
+            for _ in 0..<trials {
+                var candidate = Int.random(in: 0..<n, using: &rng)
+                if total > 0 {
+                    var r = Float.random(in: 0..<total, using: &rng)
+                    for i in 0..<n {
+                        r -= closest[i]
+                        if r <= 0 { candidate = i; break }
+                    }
+                }
+                distances(to: candidate, into: &candidateDistances)
+                var updated = closest
+                for i in 0..<n { updated[i] = min(updated[i], candidateDistances[i]) }
+                let potential = updated.reduce(0, +)
+                if potential < bestPotential { bestPotential = potential; bestCandidate = candidate; bestClosest = updated }
+            }
+            first = bestCandidate
+            place(bestCandidate, at: c)
+            closest = bestClosest
+        }
+        return centroids
+    }
+}

@@ -1,0 +1,78 @@
+/// A sparse vector: term ids in increasing order and their values.
+public struct SparseVector: Sendable {
+    public var ids: [Int32] = []
+    public var values: [Float] = []
+    public init() {}
+    public init(ids: [Int32], values: [Float]) {
+        self.ids = ids
+        self.values = values
+    }
+
+    /// Scales to unit length; an all-zero vector stays zero.
+    mutating func normalize() {
+        let norm = values.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        if norm > 0 { for i in values.indices { values[i] /= norm } }
+    }
+
+    /// The dot product with a dense row.
+    @inline(__always)
+    func dot(_ row: UnsafePointer<Float>) -> Float {
+        var s: Float = 0
+        for k in ids.indices { s += values[k] * row[Int(ids[k])] }
+        return s
+    }
+}
+
+/// TF-IDF over the shared tokenizer's lowercased words (two characters or more, stop words left out):
+/// sublinear tf (1 + ln tf), smoothed idf (ln((1 + n) / (1 + df)) + 1), L2-normalised, as scikit-learn's
+/// `TfidfVectorizer(sublinear_tf=True)`.
+public struct TfIdf {
+    public private(set) var terms: [String] = []
+    public private(set) var termIndex: [String: Int32] = [:]
+    public private(set) var idf: [Float] = []
+    public var stopWords: Set<String>
+    let tokenizer = Tokenizer(lowercase: true)
+
+    public init(stopWords: Set<String> = englishStopWords) { self.stopWords = stopWords }
+
+    /// A vectorizer with known terms and idf (from a saved model).
+    public init(terms: [String], idf: [Float], stopWords: Set<String>) {
+        self.terms = terms
+        self.idf = idf
+        self.stopWords = stopWords
+        termIndex = Dictionary(uniqueKeysWithValues: terms.enumerated().map { ($1, Int32($0)) })
+    }
+
+    /// The words of a text that count as terms.
+    func words(_ text: String) -> [String] {
+        tokenizer.tokensWithKinds(text).compactMap { token, kind in
+            kind == .word && token.unicodeScalars.count >= 2 && !stopWords.contains(token) ? token : nil
+        }
+    }
+
+    /// Learns the vocabulary and idf from tokenized documents: terms in at least `minDF` documents and at most
+    /// `maxDF` of them (a fraction), in alphabetical order.
+    public mutating func fit(_ documents: [[String]], minDF: Int, maxDF: Double) {
+        var df: [String: Int] = [:]
+        for doc in documents { for w in Set(doc) { df[w, default: 0] += 1 } }
+        let n = documents.count
+        let maxCount = Int((maxDF * Double(n)).rounded(.down))
+        terms = df.filter { $0.value >= minDF && $0.value <= max(maxCount, minDF) }.map(\.key).sorted()
+        termIndex = Dictionary(uniqueKeysWithValues: terms.enumerated().map { ($1, Int32($0)) })
+        idf = terms.map { logf(Float(1 + n) / Float(1 + df[$0]!)) + 1 }
+    }
+
+    /// The L2-normalised TF-IDF vector of a tokenized document.
+    public func vector(_ words: [String]) -> SparseVector {
+        var counts: [Int32: Int] = [:]
+        for w in words { if let id = termIndex[w] { counts[id, default: 0] += 1 } }
+        let ids = counts.keys.sorted()
+        var v = SparseVector(ids: ids, values: ids.map { (1 + logf(Float(counts[$0]!))) * idf[Int($0)] })
+        v.normalize()
+        return v
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,119 @@
+import ArgumentParser
+import FXCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct FxCluster: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fx-cluster",
+        abstract: "Group documents into topics without labels (unsupervised): TF-IDF and spherical k-means.",
+        discussion: """
+        fx-cluster reads documents (the text field of JSON Lines records, or anything fx reads) and writes each \
+        record back with "cluster" (a number from 0), "topic" (the heaviest terms of its centroid) and \
+        "similarity" (the cosine similarity to the centroid).
+
+        Documents become TF-IDF vectors over fx's tokenizer's lowercased words of two characters or more: \
+        sublinear tf, smoothed idf, a built-in English stop-word list (plus --stop-words FILE), --min-df and \
+        --max-df, L2-normalised. They are grouped by spherical k-means (cosine), seeded by greedy k-means++, \
+        restarted --restarts times keeping the best objective, in parallel threads. The same --seed and input \
+        give the same output.
+
+        -k auto chooses k in --k-range by the mean silhouette (cosine distance) of a sample of 1,000 documents; \
+        the scores go to stderr. --summary FILE writes one record per cluster: cluster, size, terms and the \
+        examples (ids, else paths, else record numbers) closest to its centroid. --save FILE stores the \
+        vocabulary, idf and centroids (safetensors); --load FILE assigns new documents as a stream, without \
+        fitting again. fx-eval --clusters scores the output against reference labels.
+
+        Examples (from the root of fx's source, whose examples/ folder holds the data):
+          fx-cluster -k 6 examples/descriptions.jsonl --summary /tmp/topics.jsonl -q
+          fx-cluster -k 6 examples/descriptions.jsonl --save /tmp/topics.fxc -q
+          fx-cluster --load /tmp/topics.fxc examples/debian-sections.tar.gz -q
+          fx-cluster -k auto --k-range 2..12 examples/descriptions.jsonl
+        """
+    )
+
+    @OptionGroup(title: "Inputs") var input: InputOptions
+    @OptionGroup(title: "Common options") var common: CommonOptions
+
+    @Option(name: .short, help: ArgumentHelp("The number of clusters, or auto.", valueName: "n|auto"))
+    var k = "8"
+
+    @Option(name: .customLong("k-range"), help: ArgumentHelp("-k auto: the k to try.", valueName: "min..max"))
+    var kRange = "2..50"
+
+    @Option(help: ArgumentHelp("Runs from different seeds; the best objective is kept.", valueName: "n"))
+    var restarts = 3
+
+    @Option(name: .customLong("max-iter"), help: ArgumentHelp("Iterations per run at most.", valueName: "n"))
+    var maxIter = 100
+
+    @Option(help: ArgumentHelp("Stop when the objective improves by less than this fraction.", valueName: "x"))
+    var tol = 1e-4
+
+    @Option(name: .customLong("min-df"), help: ArgumentHelp("Terms in fewer documents are left out.", valueName: "n"))
+    var minDF = 2
+
+    @Option(name: .customLong("max-df"), help: ArgumentHelp("Terms in more than this fraction of documents are left out.", valueName: "fraction"))
+    var maxDF = 0.5
+
+    @Option(name: .customLong("stop-words"), help: ArgumentHelp("More stop words, one per line (or separated by spaces).", valueName: "file"))
+    var stopWords: String?
+
+    @Option(name: .customLong("top-terms"), help: ArgumentHelp("Terms in each topic.", valueName: "n"))
+    var topTerms = 8
+
+    @Option(help: ArgumentHelp("Threads for the assignment step (default: all cores).", valueName: "n"))
+    var threads = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
+    @Option(name: .customLong("text-field"), help: ArgumentHelp("The field holding the text.", valueName: "name"))
+    var textField = "text"
+
+    @Option(help: ArgumentHelp("Write one record per cluster (size, terms, closest examples) to this file.", valueName: "file"))
+    var summary: String?
+
+    @Option(help: ArgumentHelp("Store the vocabulary, idf and centroids in this file.", valueName: "file"))
+    var save: String?
+
+    @Option(help: ArgumentHelp("Assign documents to the clusters of this file, without fitting.", valueName: "file"))
+    var load: String?
+
+    private var parsedK: ClusterJob.K? {
+        if k == "auto" {
+            let parts = kRange.split(separator: ".", omittingEmptySubsequences: true).compactMap { Int($0) }
+            guard parts.count == 2, parts[0] >= 2, parts[1] >= parts[0] else { return nil }
+            return .auto(parts[0]...parts[1])
+        }
+        guard let n = Int(k), n >= 2 else { return nil }
+        return .fixed(n)
+    }
+
+    func validate() throws {
+        guard parsedK != nil else { throw ValidationError("-k takes a number of at least 2, or auto with --k-range MIN..MAX (MIN at least 2).") }
+        guard restarts >= 1, maxIter >= 1, minDF >= 1, maxDF > 0, maxDF <= 1, topTerms >= 0, threads >= 1 else {
+            throw ValidationError("--restarts, --max-iter, --min-df and --threads must be at least 1; --max-df is a fraction in (0, 1].")
+        }
+        if load != nil && (save != nil || summary != nil) { throw ValidationError("--load assigns without fitting: --save and --summary need a fit.") }
+    }
+
+    func run() throws {
+        var job = ClusterJob()
+        job.k = parsedK!
+        job.restarts = restarts
+        job.maxIterations = maxIter
+        job.tolerance = tol
+        job.minDF = minDF
+        job.maxDF = maxDF
+        job.topTerms = topTerms
+        job.seed = common.seed
+        job.threads = threads
+        job.textField = textField
+        job.summaryPath = summary
+        job.savePath = save
+        job.loadPath = load
+        let tool = ToolRun(name: "fx-cluster", common: common, input: input)
+        job.extraStopWordsPath = stopWords
+        try job.run(tool, files: input.files)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+@Suite struct FxClusterTests {
+    let descriptions = repoRoot.appendingPathComponent("examples/descriptions.jsonl").path
+
+    /// Documents on four topics with their own words, and a label for scoring.
+    func topics() -> String {
+        let vocab = [["goal", "match", "team", "league", "striker", "referee", "season", "coach"],
+                     ["cpu", "kernel", "compiler", "memory", "cache", "driver", "thread", "linker"],
+                     ["recipe", "flour", "oven", "butter", "sugar", "bake", "dough", "whisk"],
+                     ["planet", "orbit", "telescope", "galaxy", "comet", "star", "nebula", "asteroid"]]
+        var state: UInt64 = 42
+        func next(_ n: Int) -> Int {  // a fixed linear congruential sequence, so the data is the same every run
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % n
+        }
+        var lines: [String] = []
+        for i in 0..<80 {
+            let t = i % 4
+            let words = (0..<6).map { _ in vocab[t][next(8)] }
+            lines.append(#"{"id":"d\#(i)","text":"\#(words.joined(separator: " "))","label":"t\#(t)"}"#)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test("clusters, topics and similarities; the same seed gives the same bytes; fx-eval --clusters scores them")
+    func clusters() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        try s.write("topics.jsonl", topics())
+        let r = try shell("""
+            fx-cluster -k 4 --seed 1 topics.jsonl -q > a.jsonl && fx-cluster -k 4 --seed 1 topics.jsonl -q > b.jsonl && cmp a.jsonl b.jsonl && echo same
+            fx-eval --clusters --target-field label a.jsonl
+            """, in: s.url)
+        #expect(r.lines.first == "same", "\(r.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.lines[1].utf8)) as? [String: Any])
+        #expect(report["nmi"] as? Double == 1 && report["ari"] as? Double == 1 && report["clusters"] as? Int == 4)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(try String(contentsOfFile: s.path("a.jsonl"), encoding: .utf8).split(separator: "\n")[0].utf8)) as? [String: Any])
+        #expect(first["id"] as? String == "d0" && first["cluster"] is Int && (first["similarity"] as! Double) > 0.5)
+        #expect((first["topic"] as! String).split(separator: " ").allSatisfy {
+            ["goal", "match", "team", "league", "striker", "referee", "season", "coach"].contains(String($0))
+        })
+    }
+
+    @Test("-k auto finds the obvious k and reports the silhouettes")
+    func autoK() throws {
+        let r = try run("fx-cluster", ["-k", "auto", "--k-range", "2..8", "--seed", "2"], stdin: topics())
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("silhouette x100 by k: 2:") && r.stderr.contains("chose k 4"))
+        #expect(Set(r.records.map { $0["cluster"] as! Int }).count == 4)
+    }
+
+    @Test("--save then --load gives the same clusters, as a stream; --summary has one record per cluster")
+    func saveLoadSummary() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let r = try shell("""
+            fx-cluster -k 6 --seed 3 \(descriptions) --save m.fxc --summary sum.jsonl -q > fitted.jsonl
+            fx-cluster --load m.fxc \(descriptions) -q > loaded.jsonl
+            cmp fitted.jsonl loaded.jsonl && echo same
+            wc -l < sum.jsonl
+            """, in: s.url)
+        #expect(r.lines == ["same", "6"], "\(r.stderr)")
+        let summary = try String(contentsOfFile: s.path("sum.jsonl"), encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(summary.map { $0["size"] as! Int }.reduce(0, +) == 720)
+        #expect(summary.allSatisfy { ($0["terms"] as! [String]).count == 8 && ($0["examples"] as! [String]).count == 5 })
+    }
+
+    @Test("errors: nothing to cluster, fewer documents than k, k below 2, a bad record, a model that is not one")
+    func errors() throws {
+        let empty = try run("fx-cluster", ["-k", "3"])
+        #expect(empty.status == 1 && empty.stderr == "fx-cluster: nothing to cluster: no documents in the input\n")
+        let few = try run("fx-cluster", ["-k", "5"], stdin: #"{"text":"alpha beta"}"# + "\n" + #"{"text":"alpha gamma"}"# + "\n")
+        #expect(few.status == 1 && few.stderr.contains("2 documents are fewer than -k 5"))
+        #expect(try run("fx-cluster", ["-k", "1"]).status == 64)
+        #expect(try run("fx-cluster", ["-k", "auto", "--k-range", "5..2"]).status == 64)
+        let bad = try run("fx-cluster", ["-k", "2"], stdin: #"{"text":"a b"}"# + "\n" + #"{"text":7}"# + "\n")
+        #expect(bad.status == 1 && bad.stderr == "fx-cluster: <stdin>:2: field 'text' is number, not a string\n")
+        let notModel = try run("fx-cluster", ["--load", descriptions], stdin: "")
+        #expect(notModel.status == 1 && notModel.stderr.contains("not a safetensors model"))
+        let pipe = try shell("fx-cluster -k 6 \(descriptions) 2>err | head -1 > /dev/null; echo ${PIPESTATUS[0]}; cat err")
+        #expect(pipe.stdout == "0\n")
+    }
+}
