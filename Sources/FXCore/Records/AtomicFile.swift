@@ -31,6 +31,18 @@ public enum AtomicFile {
     }
 
     public static func write(_ path: String, _ body: (Output) throws -> Void) throws {
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            // A device, a pipe, a terminal: written in place (renaming over /dev/full would replace the device).
+            guard (info.st_mode & S_IFMT) != S_IFDIR else { throw FXError.io("is a directory", at: path) }
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            if fd < 0 { throw FXError.io(errnoText(), at: path) }
+            defer { close(fd) }
+            let out = Output(fd: fd, name: path)
+            try body(out)
+            try out.flush()
+            return
+        }
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         var template = Array("\(directory)/.\(path.split(separator: "/").last ?? "fx").XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }

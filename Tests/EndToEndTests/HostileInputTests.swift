@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// Every tool on input nobody planned for ends with 0, 1, 64 or 74 and messages naming the tool (and the place),
+/// never a signal, a hang, or a partial model.
+@Suite(.serialized) struct HostileInputTests {
+    /// The hostile inputs, made once: name -> shell command writing it to stdout.
+    static let inputs: [(String, String)] = [
+        ("random bytes", "head -c 65536 /dev/urandom"),
+        ("deep nesting", "python3 -c \"print('[' * 300000 + ']' * 300000)\""),
+        ("deep value", "python3 -c \"print('{\\\"text\\\":' + '[' * 300000 + ']' * 300000 + '}')\""),
+        ("NUL bytes", "printf '{\"text\":\"a\\000b\"}\\n\\000\\000\\n'"),
+        ("truncated last line", "printf '{\"text\":\"alpha beta\",\"input\":\"alpha beta\",\"target\":\"x\"}\\n{\"text\":\"gam'"),
+        ("30 MB line", "python3 -c \"print('{\\\"text\\\":\\\"' + 'word ' * 6000000 + '\\\",\\\"input\\\":\\\"w\\\",\\\"target\\\":\\\"x\\\"}')\""),
+        ("wrong types", "printf '{\"text\":5,\"input\":null,\"target\":{}}\\n{\"text\":null}\\n{\"text\":{\"a\":1}}\\n'"),
+        ("not objects", "printf '{}\\n[1,2]\\n\"s\"\\n3\\nnull\\n'"),
+        ("invalid UTF-8", "printf '{\"text\":\"\\303\\050\"}\\n'"),
+        ("text bomb", "head -c 100000000 /dev/zero | tr '\\000' a | gzip -1"),
+        ("empty", "true"),
+    ]
+
+    static let tools: [(String, String)] = [
+        ("fx-pair", "fx-pair"),
+        ("fx-mask", "fx-mask --joint"),
+        ("fx-train", "fx-train -o model.fxm --epochs 1 -q"),
+        ("fx-eval", "fx-eval -m base.fxm"),
+        ("fx-cluster", "fx-cluster -k 2 -q"),
+    ]
+
+    @Test("every tool on every hostile input", arguments: tools)
+    func hostile(tool: (String, String)) throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let made = try shell("""
+            printf '{"input":"alpha beta","target":"x"}\\n{"input":"gamma delta","target":"y"}\\n' | fx-train -o base.fxm -q
+            \(Self.inputs.enumerated().map { "(\($0.element.1)) > in\($0.offset)" }.joined(separator: "\n"))
+            """, in: s.url)
+        #expect(made.status == 0, "\(made.stderr)")
+        for (n, input) in Self.inputs.enumerated() {
+            let r = try shell("""
+                timeout 120 \(tool.1) < in\(n) > /dev/null 2> err; echo $?; cat err
+                ls -A | grep -v -e '^in[0-9]*$' -e '^err$' -e '^base.fxm$' -e '^model.fxm$' | tr '\\n' ' '
+                """, in: s.url)
+            let status = Int(r.lines.first ?? "") ?? -1
+            let messages = r.lines.dropFirst().filter { !$0.hasSuffix(" ") && !$0.isEmpty }
+            #expect([0, 1, 64, 74].contains(status), "\(tool.0) on \(input.0): status \(status)")
+            if status != 0 { #expect(!messages.isEmpty, "\(tool.0) on \(input.0): no message") }
+            for line in messages { #expect(line.hasPrefix(tool.0 + ": "), "\(tool.0) on \(input.0): \(line.prefix(200))") }
+            #expect(!r.stdout.contains(".model.fxm."), "\(tool.0) on \(input.0) left a temporary file")
+        }
+    }
+
+    @Test("a full disk is an I/O error, for records and for models; /dev/full stays a device")
+    func diskFull() throws {
+        let pair = try shell("fx-pair --input-field text --target-field label \(repoRoot.path)/examples/descriptions.jsonl > /dev/full; echo $?")
+        #expect(pair.stdout == "74\n" && pair.stderr.contains("No space left on device"))
+        let model = try shell("fx-pair \(repoRoot.path)/examples/debian-sections.tar.gz | fx-train -o /dev/full -q; echo $?; test -c /dev/full && echo device")
+        #expect(model.stdout == "74\ndevice\n" && model.stderr.contains("fx-train: /dev/full: write failed"))
+        let dir = try shell("fx-pair \(repoRoot.path)/examples/debian-sections.tar.gz | fx-train -o /tmp -q; echo $?; fx-eval -m /tmp < /dev/null; echo $?")
+        #expect(dir.lines == ["74", "74"])
+    }
+
+    @Test("SIGTERM while writing the model leaves the old one or a complete new one, and no temporary file")
+    func termDuringWrite() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        // Training is short and the model large (many buckets), so the signal often lands while it is written.
+        let r = try shell("""
+            fx-pair \(repoRoot.path)/examples/debian-sections.tar.gz > p.jsonl
+            for delay in 0.3 0.6 0.9 1.2; do
+                echo old > m.fxm
+                fx-train p.jsonl -o m.fxm --buckets 4000000 --epochs 1 -q & pid=$!
+                sleep $delay; kill -TERM $pid 2>/dev/null; wait $pid
+                if [ "$(head -c 3 m.fxm)" = old ]; then echo kept; else fx-eval -m m.fxm p.jsonl > /dev/null && echo complete; fi
+            done
+            ls -A | tr '\\n' ' '
+            """, in: s.url)
+        #expect(r.lines.dropLast().allSatisfy { $0 == "kept" || $0 == "complete" }, "\(r.stdout)")
+        #expect(r.lines.last == "m.fxm p.jsonl ")
+    }
+}
