@@ -26,11 +26,17 @@ struct FxCluster: ParsableCommand {
         vocabulary, idf and centroids (safetensors); --load FILE assigns new documents as a stream, without \
         fitting again. fx-eval --clusters scores the output against reference labels.
 
+        --embed MODEL.fxm clusters a trained fx model's document vectors (the idf-weighted average of its word \
+        and n-gram embeddings, as fx-train computes them) instead, so the self-supervised model from \
+        fx-mask | fx-train serves clustering too; topics are then the vocabulary words nearest each centroid, \
+        and --save records the model's path for --load.
+
         Examples (from the root of fx's source, whose examples/ folder holds the data):
           fx-cluster -k 6 examples/descriptions.jsonl --summary /tmp/topics.jsonl -q
           fx-cluster -k 6 examples/descriptions.jsonl --save /tmp/topics.fxc -q
           fx-cluster --load /tmp/topics.fxc examples/debian-sections.tar.gz -q
           fx-cluster -k auto --k-range 2..12 examples/descriptions.jsonl
+          fx-mask examples/corpus.jsonl.gz -q | fx-train -o /tmp/base.fxm --epochs 2 -q && fx-cluster -k 6 --embed /tmp/base.fxm examples/descriptions.jsonl -q
         """
     )
 
@@ -79,6 +85,9 @@ struct FxCluster: ParsableCommand {
     @Option(help: ArgumentHelp("Assign documents to the clusters of this file, without fitting.", valueName: "file"))
     var load: String?
 
+    @Option(help: ArgumentHelp("Cluster this fx model's document vectors (e.g. the self-supervised base) instead of TF-IDF.", valueName: "model"))
+    var embed: String?
+
     private var parsedK: ClusterJob.K? {
         if k == "auto" {
             let parts = kRange.split(separator: ".", omittingEmptySubsequences: true).compactMap { Int($0) }
@@ -94,7 +103,7 @@ struct FxCluster: ParsableCommand {
         guard restarts >= 1, maxIter >= 1, minDF >= 1, maxDF > 0, maxDF <= 1, topTerms >= 0, threads >= 1 else {
             throw ValidationError("--restarts, --max-iter, --min-df and --threads must be at least 1; --max-df is a fraction in (0, 1].")
         }
-        if load != nil && (save != nil || summary != nil) { throw ValidationError("--load assigns without fitting: --save and --summary need a fit.") }
+        if load != nil && (save != nil || summary != nil || embed != nil) { throw ValidationError("--load assigns without fitting: --save, --summary and --embed need a fit.") }
     }
 
     func run() throws {
@@ -112,6 +121,7 @@ struct FxCluster: ParsableCommand {
         job.summaryPath = summary
         job.savePath = save
         job.loadPath = load
+        job.embedPath = embed
         let tool = ToolRun(name: "fx-cluster", common: common, input: input)
         job.extraStopWordsPath = stopWords
         try job.run(tool, files: input.files)

@@ -69,6 +69,22 @@ import Testing
         #expect(summary.allSatisfy { ($0["terms"] as! [String]).count == 8 && ($0["examples"] as! [String]).count == 5 })
     }
 
+    @Test("--embed clusters an fx model's document vectors; --save and --load keep to them")
+    func embed() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let r = try shell("""
+            fx-mask \(descriptions) --seed 1 -q | fx-train -o base.fxm --epochs 3 -q
+            fx-cluster -k 6 --seed 1 --embed base.fxm \(descriptions) --save e.fxc > fitted.jsonl
+            fx-cluster --load e.fxc \(descriptions) -q | cmp - fitted.jsonl && echo same
+            fx-eval --clusters --target-field label fitted.jsonl
+            """, in: s.url)
+        #expect(r.lines.first == "same", "\(r.stderr)")
+        #expect(r.stderr.contains("720 documents, 64 dimensions, k 6"))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.lines[1].utf8)) as? [String: Any])
+        #expect(report["nmi"] as! Double > 0.1, "better than chance on six sections")
+    }
+
     @Test("errors: nothing to cluster, fewer documents than k, k below 2, a bad record, a model that is not one")
     func errors() throws {
         let empty = try run("fx-cluster", ["-k", "3"])

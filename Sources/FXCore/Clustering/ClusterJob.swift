@@ -22,21 +22,54 @@ public struct ClusterJob {
     public var summaryPath: String?
     public var savePath: String?
     public var loadPath: String?
+    /// Cluster an fx model's document vectors instead of TF-IDF.
+    public var embedPath: String?
 
     public init() {}
 
-    /// A fitted model: vocabulary, idf and centroids.
+    /// Where documents become vectors: TF-IDF terms, or an fx model's averaged embeddings (`--embed`).
+    enum Space {
+        case tfidf(TfIdf)
+        case embedding(TextModel, path: String)
+
+        var dimensions: Int {
+            switch self {
+            case .tfidf(let v): return v.terms.count
+            case .embedding(let m, _): return m.dim
+            }
+        }
+
+        func vector(_ text: String) -> SparseVector {
+            switch self {
+            case .tfidf(let v): return v.vector(v.words(text))
+            case .embedding(let m, _):
+                var v = SparseVector(ids: (0..<Int32(m.dim)).map { $0 }, values: m.documentVector(text))
+                v.normalize()
+                return v
+            }
+        }
+
+        /// A centroid's heaviest terms, or with embeddings the words nearest to it.
+        func topTerms(_ centroid: ArraySlice<Float>, _ n: Int, stopWords: Set<String>) -> [String] {
+            switch self {
+            case .tfidf(let v):
+                return centroid.indices.sorted { centroid[$0] > centroid[$1] }.prefix(n)
+                    .filter { centroid[$0] > 0 }.map { v.terms[$0 - centroid.startIndex] }
+            case .embedding(let m, _):
+                return m.nearestWords(Array(centroid), n, skipping: stopWords)
+            }
+        }
+    }
+
+    /// A fitted model: the space and the centroids.
     struct Fitted {
-        var vectorizer: TfIdf
+        var space: Space
         var centroids: [Float]
         var k: Int
-        var dimensions: Int { vectorizer.terms.count }
+        var dimensions: Int { space.dimensions }
 
-        /// The centroid's `n` heaviest terms.
-        func topTerms(_ c: Int, _ n: Int) -> [String] {
-            let d = dimensions
-            return (0..<d).sorted { centroids[c * d + $0] > centroids[c * d + $1] }.prefix(n)
-                .filter { centroids[c * d + $0] > 0 }.map { vectorizer.terms[$0] }
+        func topTerms(_ c: Int, _ n: Int, stopWords: Set<String>) -> [String] {
+            space.topTerms(centroids[(c * dimensions)..<((c + 1) * dimensions)], n, stopWords: stopWords)
         }
     }
 
@@ -56,33 +89,45 @@ public struct ClusterJob {
     private func fitOrAssign(_ tool: ToolRun, files: [String]) throws {
         if let loadPath {
             let fitted = try Self.load(loadPath, stopWords: stopWords)
-            let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms).joined(separator: " ") }
+            let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms, stopWords: stopWords).joined(separator: " ") }
             try tool.inputs.forEachRecord(files) { record, _ in
-                let v = fitted.vectorizer.vector(fitted.vectorizer.words(try text(record)))
+                let v = fitted.space.vector(try text(record))
                 let (c, sim) = fitted.centroids.withUnsafeBufferPointer { nearest(v, $0.baseAddress!, fitted.k, fitted.dimensions) }
                 try write(record, cluster: c, topic: topics[c], similarity: sim, tool.output)
             }
             return
         }
         var records: [Record] = []
-        var words: [[String]] = []
-        var vectorizer = TfIdf(stopWords: stopWords)
-        try tool.inputs.forEachRecord(files) { record, _ in
-            words.append(vectorizer.words(try text(record)))
-            records.append(record)
+        var docs: [SparseVector] = []
+        let space: Space
+        if let embedPath {
+            let model = try TextModel.load(embedPath)
+            space = .embedding(model, path: embedPath)
+            try tool.inputs.forEachRecord(files) { record, _ in
+                docs.append(space.vector(try text(record)))
+                records.append(record)
+            }
+            guard !records.isEmpty else { throw FXError.data("nothing to cluster: no documents in the input") }
+        } else {
+            var words: [[String]] = []
+            var vectorizer = TfIdf(stopWords: stopWords)
+            try tool.inputs.forEachRecord(files) { record, _ in
+                words.append(vectorizer.words(try text(record)))
+                records.append(record)
+            }
+            guard !records.isEmpty else { throw FXError.data("nothing to cluster: no documents in the input") }
+            vectorizer.fit(words, minDF: minDF, maxDF: maxDF)
+            guard !vectorizer.terms.isEmpty else { throw FXError.data("no terms left to cluster on (lower --min-df, raise --max-df)") }
+            docs = words.map(vectorizer.vector)
+            space = .tfidf(vectorizer)
         }
-        guard !records.isEmpty else { throw FXError.data("nothing to cluster: no documents in the input") }
-        vectorizer.fit(words, minDF: minDF, maxDF: maxDF)
-        guard !vectorizer.terms.isEmpty else { throw FXError.data("no terms left to cluster on (lower --min-df, raise --max-df)") }
-        let docs = words.map(vectorizer.vector)
-        words = []
         let chosenK: Int
         switch k {
         case .fixed(let n):
             guard n <= docs.count else { throw FXError.data("\(docs.count) documents are fewer than -k \(n)") }
             chosenK = n
         case .auto(let range):
-            chosenK = try chooseK(docs, vectorizer.terms.count, range, tool)
+            chosenK = try chooseK(docs, space.dimensions, range, tool)
         }
         var kmeans = SphericalKMeans(k: chosenK)
         kmeans.restarts = restarts
@@ -90,15 +135,15 @@ public struct ClusterJob {
         kmeans.tolerance = tolerance
         kmeans.seed = seed
         kmeans.threads = threads
-        let result = kmeans.fit(docs, dimensions: vectorizer.terms.count)
-        let fitted = Fitted(vectorizer: vectorizer, centroids: result.centroids, k: chosenK)
-        let topics = (0..<chosenK).map { fitted.topTerms($0, topTerms) }
+        let result = kmeans.fit(docs, dimensions: space.dimensions)
+        let fitted = Fitted(space: space, centroids: result.centroids, k: chosenK)
+        let topics = (0..<chosenK).map { fitted.topTerms($0, topTerms, stopWords: stopWords) }
         for (i, record) in records.enumerated() {
             try write(record, cluster: result.assignments[i], topic: topics[result.assignments[i]].joined(separator: " "),
                       similarity: result.similarities[i], tool.output)
         }
         try tool.output.flush()
-        tool.note("\(records.count) documents, \(vectorizer.terms.count) terms, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) iterations (best of \(restarts))")
+        tool.note("\(records.count) documents, \(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) iterations (best of \(restarts))")
         if let summaryPath { try writeSummary(summaryPath, records, result, topics) }
         if let savePath { try save(fitted, savePath) }
     }
@@ -200,14 +245,15 @@ public struct ClusterJob {
     }
 
     private func save(_ fitted: Fitted, _ path: String) throws {
-        let tensors: [String: SafeTensors.Tensor] = [
-            "centroids": SafeTensors.Tensor(fitted.centroids, shape: [fitted.k, fitted.dimensions]),
-            "idf": SafeTensors.Tensor(fitted.vectorizer.idf, shape: [fitted.dimensions]),
-        ]
-        let metadata = [
-            "format": "fx-clusters", "version": "1",
-            "terms": JSONValue.array(fitted.vectorizer.terms.map { .string($0) }).jsonText,
-        ]
+        var tensors: [String: SafeTensors.Tensor] = ["centroids": SafeTensors.Tensor(fitted.centroids, shape: [fitted.k, fitted.dimensions])]
+        var metadata = ["format": "fx-clusters", "version": "1"]
+        switch fitted.space {
+        case .tfidf(let v):
+            tensors["idf"] = SafeTensors.Tensor(v.idf, shape: [fitted.dimensions])
+            metadata["terms"] = JSONValue.array(v.terms.map { .string($0) }).jsonText
+        case .embedding(_, let path):
+            metadata["embed"] = path
+        }
         try AtomicFile.write(path) { out in try SafeTensors.write(tensors, metadata: metadata, to: out) }
     }
 
@@ -215,10 +261,17 @@ public struct ClusterJob {
         let (tensors, metadata) = try SafeTensors.read(path)
         func bad(_ why: String) -> FXError { FXError.data("not an fx-cluster model: \(why)", at: path) }
         guard metadata["format"] == "fx-clusters" else { throw bad("its metadata has no format fx-clusters") }
-        guard case .array(let items)? = try? JSONValue(parsing: metadata["terms"] ?? "") else { throw bad("no terms") }
-        let terms = items.compactMap(\.stringValue)
-        guard let c = tensors["centroids"], let idf = tensors["idf"], c.shape.count == 2, c.shape[1] == terms.count,
-              idf.shape == [terms.count], c.shape[0] >= 1 else { throw bad("tensors do not match the terms") }
-        return Fitted(vectorizer: TfIdf(terms: terms, idf: idf.floats, stopWords: stopWords), centroids: c.floats, k: c.shape[0])
+        guard let c = tensors["centroids"], c.shape.count == 2, c.shape[0] >= 1 else { throw bad("no centroids") }
+        let space: Space
+        if let embed = metadata["embed"] {
+            space = .embedding(try TextModel.load(embed), path: embed)
+        } else {
+            guard case .array(let items)? = try? JSONValue(parsing: metadata["terms"] ?? "") else { throw bad("no terms") }
+            let terms = items.compactMap(\.stringValue)
+            guard let idf = tensors["idf"], idf.shape == [terms.count] else { throw bad("idf does not match the terms") }
+            space = .tfidf(TfIdf(terms: terms, idf: idf.floats, stopWords: stopWords))
+        }
+        guard c.shape[1] == space.dimensions else { throw bad("centroids do not match the space") }
+        return Fitted(space: space, centroids: c.floats, k: c.shape[0])
     }
 }
