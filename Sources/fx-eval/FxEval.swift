@@ -13,8 +13,8 @@ struct FxEval: ParsableCommand {
         fx-mask's output, accuracy and top_k_accuracy are the top-1 and top-k accuracy of the hidden word. \
         --format table prints the same for people.
 
-        Multi-label: a label is predicted when its score reaches --threshold (default 0.5 for ova models; \
-        otherwise the best label alone is predicted).
+        Multi-label: a label is predicted when its score reaches --threshold (default 0.5 for models trained \
+        on multi-label targets; otherwise the best label alone is predicted).
 
         --clusters scores a grouping instead (fx-cluster's output, no model): its cluster field against the \
         target field (e.g. --target-field label), as one object with nmi (arithmetic normalisation, as \

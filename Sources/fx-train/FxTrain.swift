@@ -17,9 +17,10 @@ struct FxTrain: ParsableCommand {
         them to a linear output layer. SGD with a learning rate decaying linearly to 0 over all epochs; \
         --threads trains Hogwild, --threads 1 is bit-for-bit reproducible with --seed.
 
-        Losses: softmax (the default up to 200 labels), ns (negative sampling, the default beyond, e.g. the \
-        words fx-mask hides: its embeddings make the better base for fine-tuning), hs (hierarchical softmax), \
-        ova (one-vs-all, the default when targets are arrays: multi-label).
+        Losses: ova (one-vs-all binary logistics: the default up to 200 labels, where it beat softmax on \
+        validation, and for multi-label targets, i.e. arrays), ns (negative sampling, the default beyond, e.g. \
+        the words fx-mask hides: its embeddings make the better base for fine-tuning), softmax, hs \
+        (hierarchical softmax).
 
         Fine-tuning: --base MODEL starts from a model, above all the self-supervised one from \
         fx-mask | fx-train, keeping its settings, embeddings and vocabulary and adding new words; the labels are \
@@ -69,17 +70,17 @@ struct FxTrain: ParsableCommand {
     @Option(name: .customLong("min-count"), help: ArgumentHelp("Words seen fewer times are left out of the vocabulary.", valueName: "n"))
     var minCount = 1
 
-    @Option(help: ArgumentHelp("softmax, ns, hs or ova; chosen from the targets when not given.", valueName: "softmax|ns|hs|ova"))
+    @Option(help: ArgumentHelp("ova, ns, softmax or hs; chosen from the targets when not given.", valueName: "ova|ns|softmax|hs"))
     var loss: Loss?
 
     @Option(help: ArgumentHelp("Negative samples per example (--loss ns).", valueName: "n"))
     var neg = 5
 
     @Option(help: ArgumentHelp("Passes over the data.", valueName: "n"))
-    var epochs = 25
+    var epochs = 40
 
     @Option(help: ArgumentHelp("Starting learning rate, decaying linearly to 0.", valueName: "rate"))
-    var lr = 2.0
+    var lr = 1.0
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))
     var threads = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))

@@ -74,7 +74,7 @@ import Testing
         let s = try Scratch()
         defer { s.remove() }
         let r = try shell("""
-            fx-mask \(descriptions) --seed 1 -q | fx-train -o base.fxm --epochs 3 -q
+            fx-mask \(descriptions) --seed 1 -q | fx-train -o base.fxm --epochs 10 --lr 2 -q
             fx-cluster -k 6 --seed 1 --embed base.fxm \(descriptions) --save e.fxc > fitted.jsonl
             fx-cluster --load e.fxc \(descriptions) -q | cmp - fitted.jsonl && echo same
             fx-eval --clusters --target-field label fitted.jsonl

@@ -2,7 +2,8 @@
 public struct EvalJob {
     public var modelPath = "model.fxm"
     public var k = 1
-    /// Labels scoring at least this are predicted (multi-label); nil: the best label only (ova: 0.5).
+    /// Labels scoring at least this are predicted (multi-label); nil: the best label only (0.5 for a model
+    /// trained on multi-label targets).
     public var threshold: Double?
     public var predict = false
     /// Score the `cluster` field against the target field instead of a model.
@@ -20,7 +21,7 @@ public struct EvalJob {
                 return
             }
             let model = try TextModel.load(modelPath)
-            let threshold = self.threshold ?? (model.loss == .ova ? 0.5 : nil)
+            let threshold = self.threshold ?? (model.multiLabel ? 0.5 : nil)
             let k = max(self.k, 1)
             var metrics = ClassificationMetrics(k: k)
             var scratch: [UInt8] = []
@@ -60,7 +61,7 @@ public struct EvalJob {
                 } else {
                     predicted = names.first.map { [$0] } ?? []
                 }
-                if predicted.isEmpty, let first = names.first, model.loss != .ova { predicted = [first] }
+                if predicted.isEmpty, let first = names.first, !model.multiLabel { predicted = [first] }
                 metrics.add(gold: gold, predicted: predicted, ranked: names, known: { model.labelIndex[$0] != nil })
             }
             if !predict {

@@ -27,6 +27,7 @@ extension TextModel {
             "format": Self.formatName,
             "version": "1",
             "loss": loss.rawValue,
+            "multi_label": multiLabel ? "true" : "false",
             "settings": settings.json.jsonText,
             "words": JSONValue.array(words.map { .string($0) }).jsonText,
             "labels": JSONValue.array(labels.map { .string($0) }).jsonText,
@@ -57,6 +58,7 @@ extension TextModel {
               outT.shape.count == 2, outT.shape[1] == settings.dim, counts.count == labels.count
         else { throw bad("tensors do not match the metadata") }
         let model = TextModel(settings: settings, loss: loss, words: words, labels: labels, labelCounts: counts, seed: 0)
+        model.multiLabel = metadata["multi_label"] == "true"
         let d = settings.dim
         var input = [Float](repeating: 0, count: (settings.buckets + words.count) * d)
         let bucketRows = bucketT.floats

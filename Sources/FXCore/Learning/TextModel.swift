@@ -19,6 +19,8 @@ public enum Loss: String, CaseIterable, ExpressibleByArgument, Sendable {
 public final class TextModel {
     public let settings: FeatureSettings
     public let loss: Loss
+    /// Trained on targets that were arrays: fx-eval then predicts every label over a threshold.
+    public internal(set) var multiLabel = false
     public private(set) var words: [String]
     public private(set) var wordIndex: [String: Int32]
     public private(set) var wordHashes: [UInt64]

@@ -1,7 +1,8 @@
 /// fx-train's whole run: read pairs once, build or extend the model, train, write it atomically.
 public struct TrainJob {
     public var features = FeatureSettings()
-    /// nil: softmax for up to 200 labels, ns beyond (its embeddings transfer best to fine-tuning), ova for multi-label targets.
+    /// nil: one-vs-all up to 200 labels and for multi-label targets (it beat softmax on validation), negative
+    /// sampling beyond (its embeddings transfer best to fine-tuning).
     public var loss: Loss?
     public var trainer = Trainer()
     public var minCount = 1
@@ -25,7 +26,7 @@ public struct TrainJob {
             try tool.inputs.forEachRecord(files) { record, _ in try data.add(record, inputField: inputField, targetField: targetField) }
             guard data.count > 0 else { throw FXError.data("nothing to train on: no pairs in the input") }
             if !force, let reason = data.freeTextReason { throw FXError.data(reason) }
-            let loss = self.loss ?? (data.hasMultiLabel ? .ova : (data.labels.count > 200 ? .ns : .softmax))
+            let loss = self.loss ?? (data.labels.count > 200 && !data.hasMultiLabel ? .ns : .ova)
             let vocabulary = zip(data.words, data.wordCounts).filter { $0.1 >= minCount }.map(\.0)
             let labelCounts = Dictionary(uniqueKeysWithValues: zip(data.labels, data.labelCounts))
             let model: TextModel
@@ -56,6 +57,7 @@ public struct TrainJob {
             var trainer = self.trainer
             trainer.progress = trainer.progress && !tool.quiet
             let report = trainer.train(model, on: train, valid: valid)
+            model.multiLabel = data.hasMultiLabel
             try model.save(outputPath, training: [
                 JSONMember("examples", JSONValue(data.count)), JSONMember("epochs", JSONValue(report.epochsRun)),
                 JSONMember("lr", JSONValue(trainer.lr)), JSONMember("seed", .number(String(trainer.seed))),

@@ -129,8 +129,8 @@ struct FeaturizedData {
 
 /// fx-train's optimisation: SGD with a linearly decaying learning rate over all epochs, Hogwild threads.
 public struct Trainer {
-    public var epochs = 25
-    public var lr = 2.0
+    public var epochs = 40
+    public var lr = 1.0
     public var threads = 1
     public var seed: UInt64 = 0
     public var negatives = 5
