@@ -31,6 +31,10 @@ struct FxCluster: ParsableCommand {
         fx-mask | fx-train serves clustering too; topics are then the vocabulary words nearest each centroid, \
         and --save records the model's path for --load.
 
+        --sample N is for inputs larger than memory comfortably holds: the vocabulary and the centroids are \
+        fitted on a uniform (reservoir) sample of N documents, then every document is assigned in a second pass \
+        as it is read, so memory stays bounded by the sample (stdin is spooled to a temporary file first).
+
         Examples (from the root of fx's source, whose examples/ folder holds the data):
           fx-cluster -k 6 examples/descriptions.jsonl --summary /tmp/topics.jsonl -q
           fx-cluster -k 6 examples/descriptions.jsonl --save /tmp/topics.fxc -q
@@ -85,6 +89,9 @@ struct FxCluster: ParsableCommand {
     @Option(help: ArgumentHelp("Assign documents to the clusters of this file, without fitting.", valueName: "file"))
     var load: String?
 
+    @Option(help: ArgumentHelp("Fit on a random sample of this many documents, then assign every document in a second, streaming pass (stdin is spooled to a temporary file).", valueName: "n"))
+    var sample: Int?
+
     @Option(help: ArgumentHelp("Cluster this fx model's document vectors (e.g. the self-supervised base) instead of TF-IDF.", valueName: "model"))
     var embed: String?
 
@@ -103,7 +110,9 @@ struct FxCluster: ParsableCommand {
         guard restarts >= 1, maxIter >= 1, minDF >= 1, maxDF > 0, maxDF <= 1, topTerms >= 0, threads >= 1 else {
             throw ValidationError("--restarts, --max-iter, --min-df and --threads must be at least 1; --max-df is a fraction in (0, 1].")
         }
-        if load != nil && (save != nil || summary != nil || embed != nil) { throw ValidationError("--load assigns without fitting: --save, --summary and --embed need a fit.") }
+        if let sample, sample < 2 { throw ValidationError("--sample takes at least 2 documents.") }
+        if sample != nil && (summary != nil || k == "auto") { throw ValidationError("--sample fits without keeping the documents: --summary and -k auto need them all.") }
+        if load != nil && (save != nil || summary != nil || embed != nil || sample != nil) { throw ValidationError("--load assigns without fitting: --save, --summary, --embed and --sample need a fit.") }
     }
 
     func run() throws {
@@ -122,6 +131,7 @@ struct FxCluster: ParsableCommand {
         job.savePath = save
         job.loadPath = load
         job.embedPath = embed
+        job.sampleSize = sample
         let tool = ToolRun(name: "fx-cluster", common: common, input: input)
         job.extraStopWordsPath = stopWords
         try job.run(tool, files: input.files)

@@ -85,6 +85,26 @@ import Testing
         #expect(report["nmi"] as! Double > 0.1, "better than chance on six sections")
     }
 
+    @Test("--sample fits on a reservoir sample and assigns every record in a second pass, from files or stdin")
+    func sample() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        try s.write("topics.jsonl", topics())
+        let r = try shell("""
+            before=$(ls /tmp | grep -c fx-cluster-stdin)
+            fx-cluster -k 4 --sample 30 --seed 5 topics.jsonl > a.jsonl
+            fx-cluster -k 4 --sample 30 --seed 5 -q < topics.jsonl | cmp - a.jsonl && echo same
+            fx-eval --clusters --target-field label a.jsonl
+            echo "left $(( $(ls /tmp | grep -c fx-cluster-stdin) - before ))"
+            """, in: s.url)
+        #expect(r.lines.first == "same", "\(r.stderr)")
+        #expect(r.stderr.contains("fitted on a sample of 30 of 80 documents"))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.lines[1].utf8)) as? [String: Any])
+        #expect(report["records"] as? Int == 80 && (report["nmi"] as! Double) > 0.9)
+        #expect(r.lines.last == "left 0")
+        #expect(try run("fx-cluster", ["-k", "4", "--sample", "30", "--summary", s.path("x")]).status == 64)
+    }
+
     @Test("errors: nothing to cluster, fewer documents than k, k below 2, a bad record, a model that is not one")
     func errors() throws {
         let empty = try run("fx-cluster", ["-k", "3"])

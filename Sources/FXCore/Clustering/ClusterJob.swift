@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// fx-cluster's run: vectorize documents, fit spherical k-means (or load a fitted model), write each record
 /// with its cluster, topic and similarity.
 public struct ClusterJob {
@@ -22,6 +26,8 @@ public struct ClusterJob {
     public var summaryPath: String?
     public var savePath: String?
     public var loadPath: String?
+    /// Fit on a uniform sample of this many documents, then assign every document in a second streaming pass.
+    public var sampleSize: Int?
     /// Cluster an fx model's document vectors instead of TF-IDF.
     public var embedPath: String?
 
@@ -88,34 +94,47 @@ public struct ClusterJob {
 
     private func fitOrAssign(_ tool: ToolRun, files: [String]) throws {
         if let loadPath {
-            let fitted = try Self.load(loadPath, stopWords: stopWords)
-            let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms, stopWords: stopWords).joined(separator: " ") }
-            try tool.inputs.forEachRecord(files) { record, _ in
-                let v = fitted.space.vector(try text(record))
-                let (c, sim) = fitted.centroids.withUnsafeBufferPointer { nearest(v, $0.baseAddress!, fitted.k, fitted.dimensions) }
-                try write(record, cluster: c, topic: topics[c], similarity: sim, tool.output)
-            }
+            try assignStreaming(try Self.load(loadPath, stopWords: stopWords), files, tool)
             return
         }
+        // With --sample, only a reservoir of texts is kept; the records are read again to be assigned.
+        var files = files
+        var spool: String?
+        defer { if let spool { unlink(spool) } }
+        if sampleSize != nil && (files.isEmpty || files.contains("-")) {
+            let path = try Self.spoolStdin()
+            spool = path
+            files = files.isEmpty ? [path] : files.map { $0 == "-" ? path : $0 }
+        }
         var records: [Record] = []
+        var texts: [String] = []
+        var seen = 0
+        var sampler = SplitMix64(seed: StableHash.mix(seed ^ 0x5341_4D50))
+        try tool.inputs.forEachRecord(files) { record, _ in
+            let t = try text(record)
+            seen += 1
+            guard let size = sampleSize else {
+                texts.append(t)
+                records.append(record)
+                return
+            }
+            if texts.count < size {
+                texts.append(t)
+            } else {
+                let j = Int.random(in: 0..<seen, using: &sampler)
+                if j < size { texts[j] = t }
+            }
+        }
+        guard !texts.isEmpty else { throw FXError.data("nothing to cluster: no documents in the input") }
         var docs: [SparseVector] = []
         let space: Space
         if let embedPath {
             let model = try TextModel.load(embedPath)
             space = .embedding(model, path: embedPath)
-            try tool.inputs.forEachRecord(files) { record, _ in
-                docs.append(space.vector(try text(record)))
-                records.append(record)
-            }
-            guard !records.isEmpty else { throw FXError.data("nothing to cluster: no documents in the input") }
+            docs = texts.map(space.vector)
         } else {
-            var words: [[String]] = []
             var vectorizer = TfIdf(stopWords: stopWords)
-            try tool.inputs.forEachRecord(files) { record, _ in
-                words.append(vectorizer.words(try text(record)))
-                records.append(record)
-            }
-            guard !records.isEmpty else { throw FXError.data("nothing to cluster: no documents in the input") }
+            let words = texts.map(vectorizer.words)
             vectorizer.fit(words, minDF: minDF, maxDF: maxDF)
             guard !vectorizer.terms.isEmpty else { throw FXError.data("no terms left to cluster on (lower --min-df, raise --max-df)") }
             docs = words.map(vectorizer.vector)
@@ -137,6 +156,13 @@ public struct ClusterJob {
         kmeans.threads = threads
         let result = kmeans.fit(docs, dimensions: space.dimensions)
         let fitted = Fitted(space: space, centroids: result.centroids, k: chosenK)
+        if sampleSize != nil {
+            try assignStreaming(fitted, files, tool)
+            try tool.output.flush()
+            tool.note("fitted on a sample of \(texts.count) of \(seen) documents, \(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) iterations (best of \(restarts))")
+            if let savePath { try save(fitted, savePath) }
+            return
+        }
         let topics = (0..<chosenK).map { fitted.topTerms($0, topTerms, stopWords: stopWords) }
         for (i, record) in records.enumerated() {
             try write(record, cluster: result.assignments[i], topic: topics[result.assignments[i]].joined(separator: " "),
@@ -146,6 +172,41 @@ public struct ClusterJob {
         tool.note("\(records.count) documents, \(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) iterations (best of \(restarts))")
         if let summaryPath { try writeSummary(summaryPath, records, result, topics) }
         if let savePath { try save(fitted, savePath) }
+    }
+
+    /// Assigns each record of the inputs, as it is read, to its nearest centroid.
+    private func assignStreaming(_ fitted: Fitted, _ files: [String], _ tool: ToolRun) throws {
+        let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms, stopWords: stopWords).joined(separator: " ") }
+        try tool.inputs.forEachRecord(files) { record, _ in
+            let v = fitted.space.vector(try text(record))
+            let (c, sim) = fitted.centroids.withUnsafeBufferPointer { nearest(v, $0.baseAddress!, fitted.k, fitted.dimensions) }
+            try write(record, cluster: c, topic: topics[c], similarity: sim, tool.output)
+        }
+    }
+
+    /// Copies stdin into a temporary file, so that it can be read twice.
+    static func spoolStdin() throws -> String {
+        var template = Array("/tmp/fx-cluster-stdin.XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if fd < 0 { throw FXError.io("cannot create a temporary file: \(errnoText())", at: "/tmp") }
+        let path = String(cString: template)
+        do {
+            let out = Output(fd: fd, name: path)
+            let source = FileSource(fd: 0, name: "<stdin>")
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+                if n == 0 { break }
+                try chunk.withUnsafeBufferPointer { try out.write(UnsafeBufferPointer(rebasing: $0[0..<n])) }
+            }
+            try out.flush()
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
+        return path
     }
 
     private func text(_ record: Record) throws -> String {
