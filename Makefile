@@ -5,7 +5,7 @@ MAN_DATE := 2026-11-27
 SWIFT ?= swift
 RELEASE := .build/release
 
-.PHONY: all build setup test demo install man bench clean
+.PHONY: all build setup test demo install man bench clean fuzz
 
 all: build
 
@@ -52,3 +52,18 @@ bench: build
 
 clean:
 	rm -rf .build
+
+# Coverage-guided fuzzing of the input layer with libFuzzer (swiftc -sanitize=fuzzer,address). FUZZ_SECONDS to
+# run for; new inputs land in Fuzz/corpus (seeded from examples/), crashes in Fuzz/crash-*.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	mkdir -p .build/fuzz Fuzz/corpus
+	swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FXCore -I Sources/CArchive \
+		Sources/FXCore/Records/*.swift Sources/FXCore/Text/*.swift Sources/FXCore/CommandLine/ExitStatus.swift \
+		Fuzz/FuzzInputs.swift -larchive -o .build/fuzz/fuzz-inputs 2>&1 | grep -v 'Cannot export local symbol' || true
+	cp -n examples/descriptions.csv examples/descriptions.en Fuzz/corpus/ 2>/dev/null || true
+	head -c 4000 examples/descriptions.jsonl > Fuzz/corpus/records.jsonl
+	head -c 3000 examples/descriptions.en | gzip -n > Fuzz/corpus/lines.gz
+	tar czf Fuzz/corpus/seed.tar.gz --mtime=2026-01-01 examples/descriptions.csv
+	.build/fuzz/fuzz-inputs -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+		-artifact_prefix=Fuzz/crash- Fuzz/corpus > .build/fuzz/log 2>&1; status=$$?; tail -3 .build/fuzz/log; exit $$status

@@ -114,6 +114,11 @@ public final class InputReader {
         }
     }
 
+    /// Calls `body` with each item of one stream (a pipe, bytes in memory), detected like any input.
+    public func forEach(source: ByteSource, name: String, _ body: (InputItem, String) throws -> Void) throws {
+        try read(source, name: name, path: name, topLevel: true, depth: 0, body)
+    }
+
     /// Calls `body` with each record of each input: documents become `{"path", "text"}` records.
     public func forEachRecord(_ paths: [String], _ body: (inout Record, String) throws -> Void) throws {
         try forEach(paths) { item, place in
