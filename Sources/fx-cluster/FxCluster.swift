@@ -1,8 +1,5 @@
 import ArgumentParser
 import FXCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @main
 struct FxCluster: ParsableCommand {
@@ -75,10 +72,9 @@ struct FxCluster: ParsableCommand {
     var topTerms = 8
 
     @Option(help: ArgumentHelp("Threads for the assignment step (default: all cores).", valueName: "n"))
-    var threads = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    var threads = processorCount
 
-    @Option(name: .customLong("text-field"), help: ArgumentHelp("The field holding the text.", valueName: "name"))
-    var textField = "text"
+    @OptionGroup(title: "Fields") var fields: TextFieldOptions
 
     @Option(help: ArgumentHelp("Write one record per cluster (size, terms, closest examples) to this file.", valueName: "file"))
     var summary: String?
@@ -126,7 +122,7 @@ struct FxCluster: ParsableCommand {
         job.topTerms = topTerms
         job.seed = common.seed
         job.threads = threads
-        job.textField = textField
+        job.textField = fields.textField
         job.summaryPath = summary
         job.savePath = save
         job.loadPath = load

@@ -81,8 +81,7 @@ struct FxMask: ParsableCommand {
     @Option(help: ArgumentHelp("Draw random replacement words from this list (a word per line, or a .vec file) instead of the document.", valueName: "file"))
     var vocab: String?
 
-    @Option(name: .customLong("text-field"), help: ArgumentHelp("The field holding the text.", valueName: "name"))
-    var textField = "text"
+    @OptionGroup(title: "Fields") var fields: TextFieldOptions
 
     @Flag(help: "Lowercase words before masking.")
     var lowercase = false
@@ -119,7 +118,7 @@ struct FxMask: ParsableCommand {
         settings.stride = stride
         settings.copies = copies
         settings.minWords = minWords
-        settings.textField = textField
+        settings.textField = fields.textField
         settings.lowercase = lowercase
         settings.seed = common.seed
         let tool = ToolRun(name: "fx-mask", common: common, input: input)
@@ -127,8 +126,7 @@ struct FxMask: ParsableCommand {
             if let vocab { settings.vocabulary = try Masker.loadVocabulary(vocab) }
             let masker = Masker(settings, output: tool.output)
             try tool.inputs.forEachRecord(input.files) { record, _ in try masker.mask(record) }
-            try tool.output.flush()
-            tool.note(masker.summary())
+            try tool.summary(masker.summary())
         }
     }
 }

@@ -83,7 +83,7 @@ struct FxTrain: ParsableCommand {
     var lr = 1.0
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))
-    var threads = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    var threads = processorCount
 
     @Option(help: ArgumentHelp("Pairs to score after each epoch; the best epoch's model is kept.", valueName: "file"))
     var valid: String?

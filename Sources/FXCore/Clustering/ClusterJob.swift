@@ -156,10 +156,10 @@ public struct ClusterJob {
         kmeans.threads = threads
         let result = kmeans.fit(docs, dimensions: space.dimensions)
         let fitted = Fitted(space: space, centroids: result.centroids, k: chosenK)
+        let fit = "\(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) iterations (best of \(restarts))"
         if sampleSize != nil {
             try assignStreaming(fitted, files, tool)
-            try tool.output.flush()
-            tool.note("fitted on a sample of \(texts.count) of \(seen) documents, \(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) iterations (best of \(restarts))")
+            try tool.summary("fitted on a sample of \(texts.count) of \(seen) documents, " + fit)
             if let savePath { try save(fitted, savePath) }
             return
         }
@@ -168,8 +168,7 @@ public struct ClusterJob {
             try write(record, cluster: result.assignments[i], topic: topics[result.assignments[i]].joined(separator: " "),
                       similarity: result.similarities[i], tool.output)
         }
-        try tool.output.flush()
-        tool.note("\(records.count) documents, \(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) iterations (best of \(restarts))")
+        try tool.summary("\(records.count) documents, " + fit)
         if let summaryPath { try writeSummary(summaryPath, records, result, topics) }
         if let savePath { try save(fitted, savePath) }
     }

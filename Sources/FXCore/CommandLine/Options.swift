@@ -39,6 +39,21 @@ public struct InputOptions: ParsableArguments {
     }
 }
 
+/// Which field of a document record holds its text.
+public struct TextFieldOptions: ParsableArguments {
+    @Option(name: .customLong("text-field"), help: ArgumentHelp("The field holding the text.", valueName: "name"))
+    public var textField = "text"
+
+    public init() {}
+}
+
+/// The cores of this machine: the default for every --threads.
+public let processorCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Which fields of a pair record hold the input and the target (fx-pair renames them to `input` and `target`).
 public struct PairFieldOptions: ParsableArguments {
     @Option(name: .customLong("input-field"), help: ArgumentHelp("The field holding the input text.", valueName: "name"))

@@ -30,6 +30,12 @@ public struct ToolRun {
         if !quiet { printError("\(name): \(line)") }
     }
 
+    /// The closing summary: stdout is flushed first, so a closed pipe ends the run quietly before anything is said.
+    public func summary(_ line: String) throws {
+        try output.flush()
+        note(line)
+    }
+
     /// Runs `body`, flushes stdout, reports skipped members and records, and maps errors to exit statuses.
     public func run(_ body: () throws -> Void) throws {
         do {

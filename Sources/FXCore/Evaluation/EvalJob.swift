@@ -64,13 +64,7 @@ public struct EvalJob {
                 if predicted.isEmpty, let first = names.first, !model.multiLabel { predicted = [first] }
                 metrics.add(gold: gold, predicted: predicted, ranked: names, known: { model.labelIndex[$0] != nil })
             }
-            if !predict {
-                if table {
-                    try tool.output.write(reportTable(metrics.report))
-                } else {
-                    try tool.output.append { metrics.report.encode(into: &$0); $0.append(0x0A) }
-                }
-            }
+            if !predict { try writeReport(metrics.report, tool.output) }
         }
     }
 
@@ -82,10 +76,15 @@ public struct EvalJob {
             func label(_ v: JSONValue) -> String { v.stringValue ?? v.jsonText }
             metrics.add(cluster: label(record.value(at: c)), reference: label(record.value(at: t)))
         }
+        try writeReport(metrics.report, tool.output)
+    }
+
+    /// One JSON object, or with `--format table` lines for people.
+    private func writeReport(_ report: JSONValue, _ out: Output) throws {
         if table {
-            try tool.output.write(reportTable(metrics.report))
+            try out.write(reportTable(report))
         } else {
-            try tool.output.append { metrics.report.encode(into: &$0); $0.append(0x0A) }
+            try out.append { report.encode(into: &$0); $0.append(0x0A) }
         }
     }
 }

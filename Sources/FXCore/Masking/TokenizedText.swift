@@ -42,7 +42,7 @@ struct TokenizedText {
                 out.append(b)
             } else if b < 0x20 {
                 var quoted: [UInt8] = []
-                JSON.encodeString(bytes: UnsafeBufferPointer(start: [b], count: 1), into: &quoted)
+                [b].withUnsafeBufferPointer { JSON.encodeString(bytes: $0, into: &quoted) }
                 out.append(contentsOf: quoted.dropFirst().dropLast())
             } else {
                 out.append(b)
