@@ -32,10 +32,14 @@ import Testing
         let r = try shell("""
             fx-cluster -k 4 --seed 1 topics.jsonl -q > a.jsonl && fx-cluster -k 4 --seed 1 topics.jsonl -q > b.jsonl && cmp a.jsonl b.jsonl && echo same
             fx-eval --clusters --target-field label a.jsonl
+            fx-cluster -k 4 --seed 1 --lsa 0 topics.jsonl -q | fx-eval --clusters --target-field label
             """, in: s.url)
         #expect(r.lines.first == "same", "\(r.stderr)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.lines[1].utf8)) as? [String: Any])
-        #expect(report["nmi"] as? Double == 1 && report["ari"] as? Double == 1 && report["clusters"] as? Int == 4)
+        // In the latent space (the default) and over the terms themselves (--lsa 0).
+        for line in r.lines.dropFirst() {
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(report["nmi"] as? Double == 1 && report["ari"] as? Double == 1 && report["clusters"] as? Int == 4)
+        }
         let first = try #require(try JSONSerialization.jsonObject(with: Data(try String(contentsOfFile: s.path("a.jsonl"), encoding: .utf8).split(separator: "\n")[0].utf8)) as? [String: Any])
         #expect(first["id"] as? String == "d0" && first["cluster"] is Int && (first["similarity"] as! Double) > 0.5)
         #expect((first["topic"] as! String).split(separator: " ").allSatisfy {
@@ -60,8 +64,10 @@ import Testing
             fx-cluster --load m.fxc \(descriptions) -q > loaded.jsonl
             cmp fitted.jsonl loaded.jsonl && echo same
             wc -l < sum.jsonl
+            fx-cluster -k 6 --seed 3 --lsa 0 \(descriptions) --save terms.fxc -q > fitted.jsonl
+            fx-cluster --load terms.fxc \(descriptions) -q | cmp - fitted.jsonl && echo same over terms
             """, in: s.url)
-        #expect(r.lines == ["same", "6"], "\(r.stderr)")
+        #expect(r.lines == ["same", "6", "same over terms"], "\(r.stderr)")
         let summary = try String(contentsOfFile: s.path("sum.jsonl"), encoding: .utf8).split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
         }

@@ -16,6 +16,8 @@ public struct ClusterJob {
     public var tolerance = 1e-4
     public var minDF = 2
     public var maxDF = 0.5
+    /// Latent dimensions for TF-IDF (truncated SVD); 0 keeps the terms.
+    public var latentDimensions = 100
     public var topTerms = 8
     public var seed: UInt64 = 0
     public var threads = 1
@@ -35,21 +37,23 @@ public struct ClusterJob {
 
     /// Where documents become vectors: TF-IDF terms, or an fx model's averaged embeddings (`--embed`).
     enum Space {
-        case tfidf(TfIdf)
+        case tfidf(TfIdf, LatentSemantics?)
         case embedding(TextModel, path: String)
 
         var dimensions: Int {
             switch self {
-            case .tfidf(let v): return v.terms.count
+            case .tfidf(let v, let lsa): return lsa?.dimensions ?? v.terms.count
             case .embedding(let m, _): return m.dim
             }
         }
 
-        func vector(_ text: String) -> SparseVector {
+        func vector(_ text: String) -> DocVector {
             switch self {
-            case .tfidf(let v): return v.vector(v.words(text))
+            case .tfidf(let v, let lsa):
+                let terms = v.vector(v.words(text))
+                return lsa?.project(terms) ?? terms
             case .embedding(let m, _):
-                var v = SparseVector(ids: (0..<Int32(m.dim)).map { $0 }, values: m.documentVector(text))
+                var v = DocVector(dense: m.documentVector(text))
                 v.normalize()
                 return v
             }
@@ -58,9 +62,9 @@ public struct ClusterJob {
         /// A centroid's heaviest terms, or with embeddings the words nearest to it.
         func topTerms(_ centroid: ArraySlice<Float>, _ n: Int, stopWords: Set<String>) -> [String] {
             switch self {
-            case .tfidf(let v):
-                return centroid.indices.sorted { centroid[$0] > centroid[$1] }.prefix(n)
-                    .filter { centroid[$0] > 0 }.map { v.terms[$0 - centroid.startIndex] }
+            case .tfidf(let v, let lsa):
+                let weights = lsa?.termWeights(centroid) ?? Array(centroid)
+                return weights.indices.sorted { weights[$0] > weights[$1] }.prefix(n).filter { weights[$0] > 0 }.map { v.terms[$0] }
             case .embedding(let m, _):
                 return m.nearestWords(Array(centroid), n, skipping: stopWords)
             }
@@ -126,7 +130,7 @@ public struct ClusterJob {
             }
         }
         guard !texts.isEmpty else { throw FXError.data("nothing to cluster: no documents in the input") }
-        var docs: [SparseVector] = []
+        var docs: [DocVector] = []
         let space: Space
         if let embedPath {
             let model = try TextModel.load(embedPath)
@@ -138,7 +142,12 @@ public struct ClusterJob {
             vectorizer.fit(words, minDF: minDF, maxDF: maxDF)
             guard !vectorizer.terms.isEmpty else { throw FXError.data("no terms left to cluster on (lower --min-df, raise --max-df)") }
             docs = words.map(vectorizer.vector)
-            space = .tfidf(vectorizer)
+            var lsa: LatentSemantics?
+            if latentDimensions > 0 {
+                lsa = LatentSemantics.fit(docs, terms: vectorizer.terms.count, dimensions: latentDimensions, seed: seed, threads: threads)
+                docs = docs.map(lsa!.project)
+            }
+            space = .tfidf(vectorizer, lsa)
         }
         let chosenK: Int
         switch k {
@@ -178,7 +187,7 @@ public struct ClusterJob {
         let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms, stopWords: stopWords).joined(separator: " ") }
         try tool.inputs.forEachRecord(files) { record, _ in
             let v = fitted.space.vector(try text(record))
-            let (c, sim) = fitted.centroids.withUnsafeBufferPointer { nearest(v, $0.baseAddress!, fitted.k, fitted.dimensions) }
+            let (c, sim) = fitted.centroids.withUnsafeBufferPointer { v.nearest($0.baseAddress!, fitted.k, fitted.dimensions) }
             try write(record, cluster: c, topic: topics[c], similarity: sim, tool.output)
         }
     }
@@ -214,16 +223,6 @@ public struct ClusterJob {
         return s
     }
 
-    private func nearest(_ v: SparseVector, _ centroids: UnsafePointer<Float>, _ k: Int, _ d: Int) -> (Int, Float) {
-        var best = 0
-        var bestSim = -Float.infinity
-        for c in 0..<k {
-            let s = v.dot(centroids + c * d)
-            if s > bestSim { bestSim = s; best = c }
-        }
-        return (best, bestSim)
-    }
-
     private func write(_ record: Record, cluster: Int, topic: String, similarity: Float, _ out: Output) throws {
         var r = record
         r.set("cluster", JSONValue(cluster))
@@ -233,7 +232,7 @@ public struct ClusterJob {
     }
 
     /// k by the mean silhouette (cosine distance) of a sample of up to 1,000 documents; the scores go to stderr.
-    private func chooseK(_ docs: [SparseVector], _ d: Int, _ range: ClosedRange<Int>, _ tool: ToolRun) throws -> Int {
+    private func chooseK(_ docs: [DocVector], _ d: Int, _ range: ClosedRange<Int>, _ tool: ToolRun) throws -> Int {
         let upper = min(range.upperBound, docs.count - 1)
         guard upper >= range.lowerBound else { throw FXError.data("\(docs.count) documents are too few for -k auto in \(range.lowerBound)..\(range.upperBound)") }
         var rng = SplitMix64(seed: seed)
@@ -246,9 +245,11 @@ public struct ClusterJob {
         var dense = [Float](repeating: 0, count: d)
         var distance = [Float](repeating: 0, count: m * m)
         for i in 0..<m {
-            for (j, id) in subset[i].ids.enumerated() { dense[Int(id)] = subset[i].values[j] }
-            dense.withUnsafeBufferPointer { row in for j in 0..<m { distance[i * m + j] = max(0, 1 - subset[j].dot(row.baseAddress!)) } }
-            for id in subset[i].ids { dense[Int(id)] = 0 }
+            dense.withUnsafeMutableBufferPointer { row in
+                subset[i].add(into: row.baseAddress!)
+                for j in 0..<m { distance[i * m + j] = max(0, 1 - subset[j].dot(row.baseAddress!)) }
+                subset[i].clear(row.baseAddress!)
+            }
         }
         var best = (k: range.lowerBound, score: -Float.infinity)
         var scores: [String] = []
@@ -308,8 +309,9 @@ public struct ClusterJob {
         var tensors: [String: SafeTensors.Tensor] = ["centroids": SafeTensors.Tensor(fitted.centroids, shape: [fitted.k, fitted.dimensions])]
         var metadata = ["format": "fx-clusters", "version": "1"]
         switch fitted.space {
-        case .tfidf(let v):
-            tensors["idf"] = SafeTensors.Tensor(v.idf, shape: [fitted.dimensions])
+        case .tfidf(let v, let lsa):
+            tensors["idf"] = SafeTensors.Tensor(v.idf, shape: [v.terms.count])
+            if let lsa { tensors["components"] = SafeTensors.Tensor(lsa.components, shape: [lsa.terms, lsa.dimensions]) }
             metadata["terms"] = JSONValue.array(v.terms.map { .string($0) }).jsonText
         case .embedding(_, let path):
             metadata["embed"] = path
@@ -329,7 +331,12 @@ public struct ClusterJob {
             guard case .array(let items)? = try? JSONValue(parsing: metadata["terms"] ?? "") else { throw bad("no terms") }
             let terms = items.compactMap(\.stringValue)
             guard let idf = tensors["idf"], idf.shape == [terms.count] else { throw bad("idf does not match the terms") }
-            space = .tfidf(TfIdf(terms: terms, idf: idf.floats, stopWords: stopWords))
+            var lsa: LatentSemantics?
+            if let c = tensors["components"] {
+                guard c.shape.count == 2, c.shape[0] == terms.count, c.shape[1] >= 1 else { throw bad("components do not match the terms") }
+                lsa = LatentSemantics(components: c.floats, terms: terms.count, dimensions: c.shape[1])
+            }
+            space = .tfidf(TfIdf(terms: terms, idf: idf.floats, stopWords: stopWords), lsa)
         }
         guard c.shape[1] == space.dimensions else { throw bad("centroids do not match the space") }
         return Fitted(space: space, centroids: c.floats, k: c.shape[0])

@@ -25,7 +25,7 @@ public struct SphericalKMeans {
         public var iterations: Int
     }
 
-    public func fit(_ docs: [SparseVector], dimensions: Int) -> Result {
+    public func fit(_ docs: [DocVector], dimensions: Int) -> Result {
         var best: Result?
         for r in 0..<max(restarts, 1) {
             var rng = SplitMix64(seed: StableHash.mix(seed &+ UInt64(r) &* 0x9E37_79B9))
@@ -35,7 +35,7 @@ public struct SphericalKMeans {
         return best!
     }
 
-    private func run(_ docs: [SparseVector], _ d: Int, _ rng: inout SplitMix64) -> Result {
+    private func run(_ docs: [DocVector], _ d: Int, _ rng: inout SplitMix64) -> Result {
         var centroids = seedCentroids(docs, d, &rng)
         var assignments = [Int](repeating: -1, count: docs.count)
         var similarities = [Float](repeating: 0, count: docs.count)
@@ -48,16 +48,17 @@ public struct SphericalKMeans {
             // New centroids: the normalised sum of members; an empty cluster takes the worst-fitting document.
             var sums = [Float](repeating: 0, count: k * d)
             var sizes = [Int](repeating: 0, count: k)
-            for (i, doc) in docs.enumerated() {
-                let c = assignments[i]
-                sizes[c] += 1
-                for j in doc.ids.indices { sums[c * d + Int(doc.ids[j])] += doc.values[j] }
-            }
-            var taken = Set<Int>()
-            for c in 0..<k where sizes[c] == 0 {
-                let worst = similarities.indices.filter { !taken.contains($0) }.min { similarities[$0] < similarities[$1] } ?? 0
-                taken.insert(worst)
-                for j in docs[worst].ids.indices { sums[c * d + Int(docs[worst].ids[j])] = docs[worst].values[j] }
+            sums.withUnsafeMutableBufferPointer { s in
+                for (i, doc) in docs.enumerated() {
+                    sizes[assignments[i]] += 1
+                    doc.add(into: s.baseAddress! + assignments[i] * d)
+                }
+                var taken = Set<Int>()
+                for c in 0..<k where sizes[c] == 0 {
+                    let worst = similarities.indices.filter { !taken.contains($0) }.min { similarities[$0] < similarities[$1] } ?? 0
+                    taken.insert(worst)
+                    docs[worst].add(into: s.baseAddress! + c * d)
+                }
             }
             for c in 0..<k {
                 var norm: Float = 0
@@ -76,7 +77,7 @@ public struct SphericalKMeans {
     }
 
     /// Each document's most similar centroid, in parallel chunks.
-    static func assign(_ docs: [SparseVector], _ centroids: [Float], _ d: Int, _ k: Int, _ threads: Int,
+    static func assign(_ docs: [DocVector], _ centroids: [Float], _ d: Int, _ k: Int, _ threads: Int,
                        _ assignments: inout [Int], _ similarities: inout [Float]) {
         let n = docs.count
         let chunks = max(1, min(threads * 4, n / 256 + 1))
@@ -86,14 +87,7 @@ public struct SphericalKMeans {
                     let a = a, s = s
                     DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                         for i in stride(from: chunk, to: n, by: chunks) {
-                            var best = 0
-                            var bestSim = -Float.infinity
-                            for j in 0..<k {
-                                let sim = docs[i].dot(c.baseAddress! + j * d)
-                                if sim > bestSim { bestSim = sim; best = j }
-                            }
-                            a[i] = best
-                            s[i] = bestSim
+                            (a[i], s[i]) = docs[i].nearest(c.baseAddress!, k, d)
                         }
                     }
                 }
@@ -103,17 +97,17 @@ public struct SphericalKMeans {
 
     /// Greedy k-means++ with cosine distance: each new centroid is the best of 2 + ln k candidates drawn in
     /// proportion to the squared distance to the nearest centroid so far.
-    private func seedCentroids(_ docs: [SparseVector], _ d: Int, _ rng: inout SplitMix64) -> [Float] {
+    private func seedCentroids(_ docs: [DocVector], _ d: Int, _ rng: inout SplitMix64) -> [Float] {
         let n = docs.count
         var centroids = [Float](repeating: 0, count: k * d)
         func place(_ doc: Int, at c: Int) {
-            for j in docs[doc].ids.indices { centroids[c * d + Int(docs[doc].ids[j])] = docs[doc].values[j] }
+            centroids.withUnsafeMutableBufferPointer { docs[doc].add(into: $0.baseAddress! + c * d) }
         }
         // Squared cosine distances of every document to document `c`, through a dense copy of it, in parallel.
         var dense = [Float](repeating: 0, count: d)
         let chunks = max(1, min(threads * 4, n / 256 + 1))
         func distances(to c: Int, into out: inout [Float]) {
-            for j in docs[c].ids.indices { dense[Int(docs[c].ids[j])] = docs[c].values[j] }
+            dense.withUnsafeMutableBufferPointer { docs[c].add(into: $0.baseAddress!) }
             dense.withUnsafeBufferPointer { row in
                 out.withUnsafeMutableBufferPointer { o in
                     let o = o
@@ -125,7 +119,7 @@ public struct SphericalKMeans {
                     }
                 }
             }
-            for id in docs[c].ids { dense[Int(id)] = 0 }
+            dense.withUnsafeMutableBufferPointer { docs[c].clear($0.baseAddress!) }
         }
         var first = Int.random(in: 0..<n, using: &rng)
         place(first, at: 0)

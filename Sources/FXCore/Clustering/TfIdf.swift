@@ -1,28 +1,3 @@
-/// A sparse vector: term ids in increasing order and their values.
-public struct SparseVector: Sendable {
-    public var ids: [Int32] = []
-    public var values: [Float] = []
-    public init() {}
-    public init(ids: [Int32], values: [Float]) {
-        self.ids = ids
-        self.values = values
-    }
-
-    /// Scales to unit length; an all-zero vector stays zero.
-    mutating func normalize() {
-        let norm = values.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        if norm > 0 { for i in values.indices { values[i] /= norm } }
-    }
-
-    /// The dot product with a dense row.
-    @inline(__always)
-    func dot(_ row: UnsafePointer<Float>) -> Float {
-        var s: Float = 0
-        for k in ids.indices { s += values[k] * row[Int(ids[k])] }
-        return s
-    }
-}
-
 /// TF-IDF over the shared tokenizer's lowercased words (two characters or more, stop words left out):
 /// sublinear tf (1 + ln tf), smoothed idf (ln((1 + n) / (1 + df)) + 1), L2-normalised, as scikit-learn's
 /// `TfidfVectorizer(sublinear_tf=True)`.
@@ -63,11 +38,11 @@ public struct TfIdf {
     }
 
     /// The L2-normalised TF-IDF vector of a tokenized document.
-    public func vector(_ words: [String]) -> SparseVector {
+    public func vector(_ words: [String]) -> DocVector {
         var counts: [Int32: Int] = [:]
         for w in words { if let id = termIndex[w] { counts[id, default: 0] += 1 } }
         let ids = counts.keys.sorted()
-        var v = SparseVector(ids: ids, values: ids.map { (1 + logf(Float(counts[$0]!))) * idf[Int($0)] })
+        var v = DocVector(ids: ids, values: ids.map { (1 + logf(Float(counts[$0]!))) * idf[Int($0)] })
         v.normalize()
         return v
     }
