@@ -101,12 +101,19 @@ import Testing
             fx-cluster -k 4 --sample 30 --seed 5 topics.jsonl > a.jsonl
             fx-cluster -k 4 --sample 30 --seed 5 -q < topics.jsonl | cmp - a.jsonl && echo same
             fx-eval --clusters --target-field label a.jsonl
+            fx-cluster -k 4 --sample 60 --batch-size 8 --seed 5 topics.jsonl > b.jsonl
+            fx-cluster -k 4 --sample 60 --batch-size 8 --seed 5 -q topics.jsonl | cmp - b.jsonl && echo same
+            fx-eval --clusters --target-field label b.jsonl
             echo "left $(( $(ls /tmp | grep -c fx-cluster-stdin) - before ))"
             """, in: s.url)
-        #expect(r.lines.first == "same", "\(r.stderr)")
+        #expect(r.lines.first == "same" && r.lines[2] == "same", "\(r.stderr)")
         #expect(r.stderr.contains("fitted on a sample of 30 of 80 documents"))
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.lines[1].utf8)) as? [String: Any])
-        #expect(report["records"] as? Int == 80 && (report["nmi"] as! Double) > 0.9)
+        #expect(r.stderr.contains("fitted on a sample of 60 of 80 documents") && r.stderr.contains("batches of 8"))
+        // Full passes over the sample, and mini-batches of 8.
+        for line in [r.lines[1], r.lines[3]] {
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(report["records"] as? Int == 80 && (report["nmi"] as! Double) > 0.9)
+        }
         #expect(r.lines.last == "left 0")
         #expect(try run("fx-cluster", ["-k", "4", "--sample", "30", "--summary", s.path("x")]).status == 64)
     }

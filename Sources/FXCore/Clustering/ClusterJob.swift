@@ -30,6 +30,8 @@ public struct ClusterJob {
     public var loadPath: String?
     /// Fit on a uniform sample of this many documents, then assign every document in a second streaming pass.
     public var sampleSize: Int?
+    /// Fit by mini-batch k-means with batches of this many documents.
+    public var batchSize: Int?
     /// Cluster an fx model's document vectors instead of TF-IDF.
     public var embedPath: String?
 
@@ -163,9 +165,10 @@ public struct ClusterJob {
         kmeans.tolerance = tolerance
         kmeans.seed = seed
         kmeans.threads = threads
+        kmeans.batchSize = batchSize
         let result = kmeans.fit(docs, dimensions: space.dimensions)
         let fitted = Fitted(space: space, centroids: result.centroids, k: chosenK)
-        let fit = "\(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) iterations (best of \(restarts))"
+        let fit = "\(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) \(batchSize.map { "batches of \($0)" } ?? "iterations") (best of \(restarts))"
         if sampleSize != nil {
             try assignStreaming(fitted, files, tool)
             try tool.summary("fitted on a sample of \(texts.count) of \(seen) documents, " + fit)

@@ -13,6 +13,8 @@ public struct SphericalKMeans {
     public var tolerance = 1e-4
     public var seed: UInt64 = 0
     public var threads = 1
+    /// Fit by mini-batch updates from random batches of this many documents (Sculley, 2010) instead of full passes.
+    public var batchSize: Int?
 
     public init(k: Int) { self.k = k }
 
@@ -29,7 +31,12 @@ public struct SphericalKMeans {
         var best: Result?
         for r in 0..<max(restarts, 1) {
             var rng = SplitMix64(seed: StableHash.mix(seed &+ UInt64(r) &* 0x9E37_79B9))
-            let result = run(docs, dimensions, &rng)
+            let result: Result
+            if let batchSize, batchSize < docs.count {
+                result = runMiniBatch(docs, dimensions, batchSize, &rng)
+            } else {
+                result = run(docs, dimensions, &rng)
+            }
             if best == nil || result.objective > best!.objective { best = result }
         }
         return best!
@@ -74,6 +81,54 @@ public struct SphericalKMeans {
         Self.assign(docs, centroids, d, k, threads, &assignments, &similarities)
         objective = similarities.reduce(0.0) { $0 + Double($1) }
         return Result(centroids: centroids, assignments: assignments, similarities: similarities, objective: objective, iterations: iterations)
+    }
+
+    /// Mini-batch spherical k-means: seeded on a random subset of three batches, then each batch's documents pull
+    /// their nearest centroid towards them with a step of 1 / (documents the centroid has taken so far), and the
+    /// centroids are normalised again. Runs at most `maxIterations` passes' worth of batches and stops early when
+    /// the batches' smoothed mean similarity has not improved for 10 batches.
+    private func runMiniBatch(_ docs: [DocVector], _ d: Int, _ batchSize: Int, _ rng: inout SplitMix64) -> Result {
+        let n = docs.count
+        var subset = Array(0..<n)
+        subset.shuffle(using: &rng)
+        let seedDocs = subset.prefix(max(min(n, 3 * batchSize), k)).map { docs[$0] }
+        var centroids = seedCentroids(seedDocs, d, &rng)
+        var taken = [Float](repeating: 0, count: k)
+        var assignments = [Int](repeating: 0, count: batchSize)
+        var similarities = [Float](repeating: 0, count: batchSize)
+        var smoothed = -Double.infinity, best = -Double.infinity
+        var stale = 0, batches = 0
+        let maxBatches = max(maxIterations, 1) * max(n / batchSize, 1)
+        while batches < maxBatches && stale < 10 {
+            batches += 1
+            let batch = (0..<batchSize).map { _ in docs[Int.random(in: 0..<n, using: &rng)] }
+            Self.assign(batch, centroids, d, k, threads, &assignments, &similarities)
+            centroids.withUnsafeMutableBufferPointer { c in
+                var touched = Set<Int>()
+                for (i, doc) in batch.enumerated() {
+                    let j = assignments[i], row = c.baseAddress! + j * d
+                    taken[j] += 1
+                    let step = 1 / taken[j]
+                    for t in 0..<d { row[t] *= 1 - step }
+                    var scaled = doc
+                    for v in scaled.values.indices { scaled.values[v] *= step }
+                    scaled.add(into: row)
+                    touched.insert(j)
+                }
+                for j in touched {
+                    let row = c.baseAddress! + j * d
+                    let norm = dot(row, row, d).squareRoot()
+                    if norm > 0 { for t in 0..<d { row[t] /= norm } }
+                }
+            }
+            let mean = similarities.reduce(0.0) { $0 + Double($1) } / Double(batchSize)
+            smoothed = smoothed.isFinite ? 0.9 * smoothed + 0.1 * mean : mean
+            if !best.isFinite || smoothed > best + tolerance * abs(best) { best = smoothed; stale = 0 } else { stale += 1 }
+        }
+        var all = [Int](repeating: 0, count: n), allSimilarities = [Float](repeating: 0, count: n)
+        Self.assign(docs, centroids, d, k, threads, &all, &allSimilarities)
+        let objective = allSimilarities.reduce(0.0) { $0 + Double($1) }
+        return Result(centroids: centroids, assignments: all, similarities: allSimilarities, objective: objective, iterations: batches)
     }
 
     /// Each document's most similar centroid, in parallel chunks.
