@@ -53,17 +53,21 @@ bench: build
 clean:
 	rm -rf .build
 
-# Coverage-guided fuzzing of the input layer with libFuzzer (swiftc -sanitize=fuzzer,address). FUZZ_SECONDS to
-# run for; new inputs land in Fuzz/corpus (seeded from examples/), crashes in Fuzz/crash-*.
+# Coverage-guided fuzzing with libFuzzer (swiftc -sanitize=fuzzer,address), two harnesses for FUZZ_SECONDS each:
+# Fuzz/FuzzInputs.swift (the input layer) and Fuzz/FuzzTools.swift (tables, parallel text, masking, model files).
+# New inputs land in Fuzz/corpus/{inputs,tools} (seeded by Fuzz/seeds.sh), crashes in Fuzz/crash-*.
 FUZZ_SECONDS ?= 60
-fuzz: setup
-	mkdir -p .build/fuzz Fuzz/corpus
-	swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FXCore -I Sources/CArchive \
-		Sources/FXCore/Records/*.swift Sources/FXCore/Text/*.swift Sources/FXCore/CommandLine/ExitStatus.swift \
-		Fuzz/FuzzInputs.swift -larchive -o .build/fuzz/fuzz-inputs 2>&1 | grep -v 'Cannot export local symbol' || true
-	cp -n examples/descriptions.csv examples/descriptions.en Fuzz/corpus/ 2>/dev/null || true
-	head -c 4000 examples/descriptions.jsonl > Fuzz/corpus/records.jsonl
-	head -c 3000 examples/descriptions.en | gzip -n > Fuzz/corpus/lines.gz
-	tar czf Fuzz/corpus/seed.tar.gz --mtime=2026-01-01 examples/descriptions.csv
-	.build/fuzz/fuzz-inputs -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-		-artifact_prefix=Fuzz/crash- Fuzz/corpus > .build/fuzz/log 2>&1; status=$$?; tail -3 .build/fuzz/log; exit $$status
+FUZZ_CORE = $(filter-out %/Options.swift %/ToolRunner.swift %Job.swift,$(wildcard Sources/FXCore/*/*.swift))
+fuzz: build
+	mkdir -p .build/fuzz
+	for h in inputs tools; do \
+		swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FXCore -I Sources/CArchive $(FUZZ_CORE) \
+			Fuzz/Fuzz$$(echo $$h | sed 's/./\U&/').swift -larchive -o .build/fuzz/fuzz-$$h > .build/fuzz/$$h.build.log 2>&1 \
+			|| { grep -v 'Cannot export local symbol' .build/fuzz/$$h.build.log; exit 1; }; \
+	done
+	sh Fuzz/seeds.sh
+	for h in inputs tools; do \
+		.build/fuzz/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+			-artifact_prefix=Fuzz/crash- Fuzz/corpus/$$h > .build/fuzz/$$h.log 2>&1 || { tail -30 .build/fuzz/$$h.log; exit 1; }; \
+		echo "fuzz-$$h: $$(grep -c . Fuzz/corpus/$$h/* /dev/null | wc -l) corpus files; $$(tail -1 .build/fuzz/$$h.log)"; \
+	done

@@ -26,6 +26,11 @@ struct FxMask: ParsableCommand {
         --mode next (causal): for each word after --min-context tokens, {"input": up to --window preceding \
         tokens, "target": the word}; --stride N keeps every N-th.
 
+        In token and span modes a document longer than --max-words words (512, BERT's and T5's sequence length) \
+        is masked in consecutive pieces of at most that many words, each an example of its own, so that the \
+        output grows with the input's length and not with its square (one record per selected word would \
+        repeat a 30 MB document 900,000 times); --max-words 0 masks whole documents.
+
         Every random choice for a document derives from --seed, the document's own text and the copy number \
         (--copies), and the random words come from the document itself or from --vocab: a corpus split into \
         parts, masked part by part and concatenated gives the same bytes as masked whole. A summary with the \
@@ -78,6 +83,9 @@ struct FxMask: ParsableCommand {
     @Option(name: .customLong("min-words"), help: ArgumentHelp("Pass over documents with fewer words.", valueName: "n"))
     var minWords = 2
 
+    @Option(name: .customLong("max-words"), help: ArgumentHelp("Token and span modes: mask longer documents in pieces of at most this many words (0: whole documents).", valueName: "n"))
+    var maxWords = 512
+
     @Option(help: ArgumentHelp("Draw random replacement words from this list (a word per line, or a .vec file) instead of the document.", valueName: "file"))
     var vocab: String?
 
@@ -92,8 +100,8 @@ struct FxMask: ParsableCommand {
             throw ValidationError("--replace takes three shares that add up to 1, e.g. 0.8,0.1,0.1.")
         }
         guard meanSpan >= 1 else { throw ValidationError("--mean-span must be at least 1.") }
-        guard window >= 1, stride >= 1, copies >= 1, minContext >= 0, minWords >= 0 else {
-            throw ValidationError("--window, --stride and --copies must be at least 1; --min-context and --min-words at least 0.")
+        guard window >= 1, stride >= 1, copies >= 1, minContext >= 0, minWords >= 0, maxWords >= 0 else {
+            throw ValidationError("--window, --stride and --copies must be at least 1; --min-context, --min-words and --max-words at least 0.")
         }
     }
 
@@ -118,6 +126,7 @@ struct FxMask: ParsableCommand {
         settings.stride = stride
         settings.copies = copies
         settings.minWords = minWords
+        settings.maxWords = maxWords
         settings.textField = fields.textField
         settings.lowercase = lowercase
         settings.seed = common.seed

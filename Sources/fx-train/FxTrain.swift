@@ -105,22 +105,28 @@ struct FxTrain: ParsableCommand {
     @Flag(help: "Train even when the targets look like free text rather than labels.")
     var force = false
 
+    private var features: FeatureSettings {
+        var f = FeatureSettings()
+        f.dim = dim
+        f.wordNgrams = wordNgrams
+        f.minn = minn
+        f.maxn = maxn
+        f.buckets = buckets
+        f.lowercase = !caseSensitive
+        return f
+    }
+
     func validate() throws {
-        guard dim > 0, wordNgrams >= 1, buckets > 0, epochs > 0, lr > 0, threads > 0, minCount >= 1, neg >= 1 else {
-            throw ValidationError("--dim, --word-ngrams, --buckets, --epochs, --lr, --threads, --min-count and --neg must be positive.")
+        guard epochs > 0, lr > 0, threads > 0, minCount >= 1, neg >= 1 else {
+            throw ValidationError("--epochs, --lr, --threads, --min-count and --neg must be positive.")
         }
-        guard (minn == 0 && maxn == 0) || (minn >= 1 && maxn >= minn) else { throw ValidationError("--minn and --maxn: 0 and 0, or 1 <= minn <= maxn.") }
+        if let problem = features.outOfRange { throw ValidationError("--dim, --buckets, --word-ngrams, --minn and --maxn: \(problem).") }
         if patience != nil && valid == nil { throw ValidationError("--patience needs --valid.") }
     }
 
     func run() throws {
         var job = TrainJob()
-        job.features.dim = dim
-        job.features.wordNgrams = wordNgrams
-        job.features.minn = minn
-        job.features.maxn = maxn
-        job.features.buckets = buckets
-        job.features.lowercase = !caseSensitive
+        job.features = features
         job.loss = loss
         job.minCount = minCount
         job.trainer.epochs = epochs

@@ -12,7 +12,7 @@ func tokens(_ value: Any?) -> [String] {
 
     @Test("token mode over 10,000 real descriptions: 15% selected, 80/10/10 replaced")
     func shares() throws {
-        let r = try run("fx-mask", [corpus, "--seed", "5"])
+        let r = try run("fx-mask", [corpus, "--seed", "5", "--max-words", "0"])  // whole documents, to compare with
         #expect(r.status == 0)
         // The documents, to count their words and compare each example with its original.
         let docs = try shell("zcat \(corpus)").records
@@ -79,7 +79,7 @@ func tokens(_ value: Any?) -> [String] {
         let example = try run("fx-mask", ["--mode", "span", "--rate", "0.27", "--mean-span", "1.5", "--seed", "90", "-q"],
                               stdin: #"{"text":"Thank you for inviting me to your party last week."}"#)
         #expect(example.lines == [#"{"input":"Thank you <extra_id_0> me to your party <extra_id_1> week .","target":"<extra_id_0> for inviting <extra_id_1> last <extra_id_2>"}"#])
-        let r = try run("fx-mask", [corpus, "--mode", "span", "--rate", "0.15", "--mean-span", "3", "-q"])
+        let r = try run("fx-mask", [corpus, "--mode", "span", "--rate", "0.15", "--mean-span", "3", "--max-words", "0", "-q"])
         let docs = try shell("zcat \(corpus)").records
         #expect(r.records.count == docs.count)
         for (doc, e) in zip(docs, r.records) {
@@ -113,6 +113,27 @@ func tokens(_ value: Any?) -> [String] {
         #expect((j["input"] as! String).split(separator: " ").enumerated().allSatisfy { positions.contains($0.offset) == ($0.element == "[MASK]") })
         let next = try run("fx-mask", ["--mode", "next", "--window", "2", "--min-context", "2", "--stride", "2"], stdin: doc)
         #expect(next.lines == [#"{"input":"one two","target":"three","position":2,"id":7}"#, #"{"input":"three four","target":"five","position":4,"id":7}"#])
+    }
+
+    @Test("a long document is masked in pieces of --max-words words, each example of its own")
+    func pieces() throws {
+        let words = (0..<1100).map { "w\($0)" }
+        let doc = #"{"text":""# + words.joined(separator: " ") + #""}"#
+        let r = try run("fx-mask", ["--seed", "1"], stdin: doc)
+        #expect(r.status == 0 && (160...170).contains(r.records.count), "\(r.records.count) examples")
+        // Each input is one piece (512, 512, then 76 words) with its target word put back at its position.
+        var pieces = Set<[String]>()
+        for e in r.records {
+            var input = tokens(e["input"])
+            input[e["position"] as! Int] = e["target"] as! String
+            pieces.insert(input)
+        }
+        #expect(pieces.sorted { $0[0].count < $1[0].count || ($0[0].count == $1[0].count && $0[0] < $1[0]) }
+            == [Array(words[0..<512]), Array(words[512..<1024]), Array(words[1024...])])
+        let whole = try run("fx-mask", ["--seed", "1", "--max-words", "0"], stdin: doc)
+        #expect(whole.records.allSatisfy { tokens($0["input"]).count == 1100 })
+        let spans = try run("fx-mask", ["--mode", "span", "--max-words", "500"], stdin: doc)
+        #expect(spans.records.count == 3)
     }
 
     @Test("random words come from --vocab when given")

@@ -22,6 +22,7 @@ import Testing
     static let tools: [(String, String)] = [
         ("fx-pair", "fx-pair"),
         ("fx-mask", "fx-mask --joint"),
+        ("fx-mask per word", "fx-mask"),
         ("fx-train", "fx-train -o model.fxm --epochs 1 -q"),
         ("fx-eval", "fx-eval -m base.fxm"),
         ("fx-cluster", "fx-cluster -k 2 -q"),
@@ -45,7 +46,8 @@ import Testing
             let messages = r.lines.dropFirst().filter { !$0.hasSuffix(" ") && !$0.isEmpty }
             #expect([0, 1, 64, 74].contains(status), "\(tool.0) on \(input.0): status \(status)")
             if status != 0 { #expect(!messages.isEmpty, "\(tool.0) on \(input.0): no message") }
-            for line in messages { #expect(line.hasPrefix(tool.0 + ": "), "\(tool.0) on \(input.0): \(line.prefix(200))") }
+            let name = String(tool.1.prefix { $0 != " " })
+            for line in messages { #expect(line.hasPrefix(name + ": "), "\(tool.0) on \(input.0): \(line.prefix(200))") }
             #expect(!r.stdout.contains(".model.fxm."), "\(tool.0) on \(input.0) left a temporary file")
         }
     }

@@ -37,54 +37,6 @@ public struct ClusterJob {
 
     public init() {}
 
-    /// Where documents become vectors: TF-IDF terms, or an fx model's averaged embeddings (`--embed`).
-    enum Space {
-        case tfidf(TfIdf, LatentSemantics?)
-        case embedding(TextModel, path: String)
-
-        var dimensions: Int {
-            switch self {
-            case .tfidf(let v, let lsa): return lsa?.dimensions ?? v.terms.count
-            case .embedding(let m, _): return m.dim
-            }
-        }
-
-        func vector(_ text: String) -> DocVector {
-            switch self {
-            case .tfidf(let v, let lsa):
-                let terms = v.vector(v.words(text))
-                return lsa?.project(terms) ?? terms
-            case .embedding(let m, _):
-                var v = DocVector(dense: m.documentVector(text))
-                v.normalize()
-                return v
-            }
-        }
-
-        /// A centroid's heaviest terms, or with embeddings the words nearest to it.
-        func topTerms(_ centroid: ArraySlice<Float>, _ n: Int, stopWords: Set<String>) -> [String] {
-            switch self {
-            case .tfidf(let v, let lsa):
-                let weights = lsa?.termWeights(centroid) ?? Array(centroid)
-                return weights.indices.sorted { weights[$0] > weights[$1] }.prefix(n).filter { weights[$0] > 0 }.map { v.terms[$0] }
-            case .embedding(let m, _):
-                return m.nearestWords(Array(centroid), n, skipping: stopWords)
-            }
-        }
-    }
-
-    /// A fitted model: the space and the centroids.
-    struct Fitted {
-        var space: Space
-        var centroids: [Float]
-        var k: Int
-        var dimensions: Int { space.dimensions }
-
-        func topTerms(_ c: Int, _ n: Int, stopWords: Set<String>) -> [String] {
-            space.topTerms(centroids[(c * dimensions)..<((c + 1) * dimensions)], n, stopWords: stopWords)
-        }
-    }
-
     public func run(_ tool: ToolRun, files: [String]) throws {
         var job = self
         try tool.run {
@@ -100,7 +52,7 @@ public struct ClusterJob {
 
     private func fitOrAssign(_ tool: ToolRun, files: [String]) throws {
         if let loadPath {
-            try assignStreaming(try Self.load(loadPath, stopWords: stopWords), files, tool)
+            try assignStreaming(try ClusterModel.load(loadPath, stopWords: stopWords), files, tool)
             return
         }
         // With --sample, only a reservoir of texts is kept; the records are read again to be assigned.
@@ -133,7 +85,7 @@ public struct ClusterJob {
         }
         guard !texts.isEmpty else { throw FXError.data("nothing to cluster: no documents in the input") }
         var docs: [DocVector] = []
-        let space: Space
+        let space: ClusterSpace
         if let embedPath {
             let model = try TextModel.load(embedPath)
             space = .embedding(model, path: embedPath)
@@ -167,12 +119,12 @@ public struct ClusterJob {
         kmeans.threads = threads
         kmeans.batchSize = batchSize
         let result = kmeans.fit(docs, dimensions: space.dimensions)
-        let fitted = Fitted(space: space, centroids: result.centroids, k: chosenK)
+        let fitted = ClusterModel(space: space, centroids: result.centroids, k: chosenK)
         let fit = "\(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) \(batchSize.map { "batches of \($0)" } ?? "iterations") (best of \(restarts))"
         if sampleSize != nil {
             try assignStreaming(fitted, files, tool)
             try tool.summary("fitted on a sample of \(texts.count) of \(seen) documents, " + fit)
-            if let savePath { try save(fitted, savePath) }
+            if let savePath { try fitted.save(savePath) }
             return
         }
         let topics = (0..<chosenK).map { fitted.topTerms($0, topTerms, stopWords: stopWords) }
@@ -182,15 +134,14 @@ public struct ClusterJob {
         }
         try tool.summary("\(records.count) documents, " + fit)
         if let summaryPath { try writeSummary(summaryPath, records, result, topics) }
-        if let savePath { try save(fitted, savePath) }
+        if let savePath { try fitted.save(savePath) }
     }
 
     /// Assigns each record of the inputs, as it is read, to its nearest centroid.
-    private func assignStreaming(_ fitted: Fitted, _ files: [String], _ tool: ToolRun) throws {
+    private func assignStreaming(_ fitted: ClusterModel, _ files: [String], _ tool: ToolRun) throws {
         let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms, stopWords: stopWords).joined(separator: " ") }
         try tool.inputs.forEachRecord(files) { record, _ in
-            let v = fitted.space.vector(try text(record))
-            let (c, sim) = fitted.centroids.withUnsafeBufferPointer { v.nearest($0.baseAddress!, fitted.k, fitted.dimensions) }
+            let (c, sim) = fitted.assign(try text(record))
             try write(record, cluster: c, topic: topics[c], similarity: sim, tool.output)
         }
     }
@@ -306,42 +257,5 @@ public struct ClusterJob {
                 ]))
             }
         }
-    }
-
-    private func save(_ fitted: Fitted, _ path: String) throws {
-        var tensors: [String: SafeTensors.Tensor] = ["centroids": SafeTensors.Tensor(fitted.centroids, shape: [fitted.k, fitted.dimensions])]
-        var metadata = ["format": "fx-clusters", "version": "1"]
-        switch fitted.space {
-        case .tfidf(let v, let lsa):
-            tensors["idf"] = SafeTensors.Tensor(v.idf, shape: [v.terms.count])
-            if let lsa { tensors["components"] = SafeTensors.Tensor(lsa.components, shape: [lsa.terms, lsa.dimensions]) }
-            metadata["terms"] = JSONValue.array(v.terms.map { .string($0) }).jsonText
-        case .embedding(_, let path):
-            metadata["embed"] = path
-        }
-        try AtomicFile.write(path) { out in try SafeTensors.write(tensors, metadata: metadata, to: out) }
-    }
-
-    static func load(_ path: String, stopWords: Set<String>) throws -> Fitted {
-        let (tensors, metadata) = try SafeTensors.read(path)
-        func bad(_ why: String) -> FXError { FXError.data("not an fx-cluster model: \(why)", at: path) }
-        guard metadata["format"] == "fx-clusters" else { throw bad("its metadata has no format fx-clusters") }
-        guard let c = tensors["centroids"], c.shape.count == 2, c.shape[0] >= 1 else { throw bad("no centroids") }
-        let space: Space
-        if let embed = metadata["embed"] {
-            space = .embedding(try TextModel.load(embed), path: embed)
-        } else {
-            guard case .array(let items)? = try? JSONValue(parsing: metadata["terms"] ?? "") else { throw bad("no terms") }
-            let terms = items.compactMap(\.stringValue)
-            guard let idf = tensors["idf"], idf.shape == [terms.count] else { throw bad("idf does not match the terms") }
-            var lsa: LatentSemantics?
-            if let c = tensors["components"] {
-                guard c.shape.count == 2, c.shape[0] == terms.count, c.shape[1] >= 1 else { throw bad("components do not match the terms") }
-                lsa = LatentSemantics(components: c.floats, terms: terms.count, dimensions: c.shape[1])
-            }
-            space = .tfidf(TfIdf(terms: terms, idf: idf.floats, stopWords: stopWords), lsa)
-        }
-        guard c.shape[1] == space.dimensions else { throw bad("centroids do not match the space") }
-        return Fitted(space: space, centroids: c.floats, k: c.shape[0])
     }
 }

@@ -1,5 +1,12 @@
 import ArgumentParser
 
+// FXCore's choices as command-line values; the rest of FXCore does not depend on ArgumentParser (make fuzz
+// compiles it without).
+extension ErrorPolicy.Mode: ExpressibleByArgument {}
+extension PairFormat: ExpressibleByArgument {}
+extension Masker.Mode: ExpressibleByArgument {}
+extension Loss: ExpressibleByArgument {}
+
 /// Options every fx tool takes.
 public struct CommonOptions: ParsableArguments {
     /// What a bad record does to the run.

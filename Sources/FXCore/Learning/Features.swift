@@ -19,8 +19,8 @@ public struct FeatureSettings: Equatable, Sendable {
 
     init(json: JSONValue) throws {
         func int(_ key: String) throws -> Int {
-            guard let v = json[key]?.doubleValue else { throw FXError.data("model settings lack '\(key)'") }
-            return Int(v)
+            guard let v = json[key]?.intValue else { throw FXError.data("model settings lack '\(key)'") }
+            return v
         }
         dim = try int("dim")
         wordNgrams = try int("word_ngrams")
@@ -28,7 +28,20 @@ public struct FeatureSettings: Equatable, Sendable {
         maxn = try int("maxn")
         buckets = try int("buckets")
         lowercase = json["lowercase"] == .bool(true)
-        guard dim > 0, buckets > 0, wordNgrams >= 1 else { throw FXError.data("model settings are out of range") }
+        guard let problem = outOfRange else { return }
+        throw FXError.data("model settings are out of range: \(problem)")
+    }
+
+    /// The largest dimension and bucket count fx-train takes, and a model may declare.
+    public static let maxDim = 1024, maxBuckets = 1 << 26
+
+    /// What is wrong with the settings, if anything.
+    public var outOfRange: String? {
+        if dim < 1 || dim > Self.maxDim { return "dim must be 1 to \(Self.maxDim)" }
+        if buckets < 1 || buckets > Self.maxBuckets { return "buckets must be 1 to \(Self.maxBuckets)" }
+        if wordNgrams < 1 || wordNgrams > 16 { return "word n-grams must be 1 to 16" }
+        if !((minn == 0 && maxn == 0) || (minn >= 1 && maxn >= minn && maxn <= 64)) { return "minn and maxn must be 0 and 0, or 1 <= minn <= maxn <= 64" }
+        return nil
     }
 }
 

@@ -42,18 +42,30 @@ extension TextModel {
 
     public static func load(_ path: String) throws -> TextModel {
         let (tensors, metadata) = try SafeTensors.read(path)
+        return try load(tensors: tensors, metadata: metadata, name: path)
+    }
+
+    /// The model in a parsed safetensors file; anything that does not fit is a data error naming the file.
+    public static func load(tensors: [String: SafeTensors.Tensor], metadata: [String: String], name path: String) throws -> TextModel {
         func bad(_ why: String) -> FXError { FXError.data("not an fx model: \(why)", at: path) }
         guard metadata["format"] == formatName else { throw bad("its metadata has no format \(formatName)") }
         guard let lossName = metadata["loss"], let loss = Loss(rawValue: lossName) else { throw bad("unknown loss") }
-        let settings = try FeatureSettings(json: try JSONValue(parsing: metadata["settings"] ?? ""))
+        guard let settingsJSON = try? JSONValue(parsing: metadata["settings"] ?? "") else { throw bad("no settings") }
+        let settings: FeatureSettings
+        do { settings = try FeatureSettings(json: settingsJSON) } catch let error as FXError { throw bad(error.reason) }
         func strings(_ key: String) throws -> [String] {
-            guard case .array(let items)? = try? JSONValue(parsing: metadata[key] ?? "") else { throw bad("no \(key)") }
-            return items.compactMap(\.stringValue)
+            guard case .array(let items)? = try? JSONValue(parsing: metadata[key] ?? ""),
+                  case let strings = items.compactMap(\.stringValue), strings.count == items.count, Set(strings).count == strings.count
+            else { throw bad("\(key) are not a list of distinct strings") }
+            return strings
         }
         let words = try strings("words"), labels = try strings("labels")
-        guard case .array(let countItems)? = try? JSONValue(parsing: metadata["label_counts"] ?? "") else { throw bad("no label_counts") }
-        let counts = countItems.compactMap { $0.doubleValue.map(Int.init) }
+        guard !labels.isEmpty else { throw bad("no labels") }
+        guard case .array(let countItems)? = try? JSONValue(parsing: metadata["label_counts"] ?? ""),
+              case let counts = countItems.compactMap(\.intValue), counts.count == countItems.count, counts.allSatisfy({ $0 >= 0 })
+        else { throw bad("label_counts are not counts") }
         guard let wordT = tensors["words"], let bucketT = tensors["buckets"], let idsT = tensors["bucket_ids"], let outT = tensors["output"],
+              idsT.dtype == .i32, idsT.shape == [bucketT.shape.first ?? -1],
               wordT.shape == [words.count, settings.dim], bucketT.shape.count == 2, bucketT.shape[1] == settings.dim,
               outT.shape.count == 2, outT.shape[1] == settings.dim, counts.count == labels.count
         else { throw bad("tensors do not match the metadata") }

@@ -80,21 +80,26 @@ public enum SafeTensors {
     /// Reads a whole file: its tensors and metadata. A malformed file is a data error naming it.
     public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         let source = try FileSource(path: path)
-        let bytes = try source.readAll(limit: Int.max, name: path)
+        return try parse(try source.readAll(limit: Int.max, name: path), name: path)
+    }
+
+    /// The tensors and metadata of a whole file's bytes; `name` is the file's, for errors.
+    public static func parse(_ bytes: [UInt8], name path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         func bad(_ why: String) -> FXError { FXError.data("not a safetensors model: \(why)", at: path) }
         guard bytes.count >= 8 else { throw bad("too short") }
-        let length = bytes.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-        guard length > 1, length <= bytes.count - 8 else { throw bad("bad header length") }
+        let length = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard length > 1, length <= UInt64(bytes.count - 8) else { throw bad("bad header length") }
+        let dataStart = 8 + Int(length)
         let header: JSONValue
         do {
-            header = try bytes.withUnsafeBufferPointer { try JSONValue(parsing: UnsafeBufferPointer(rebasing: $0[8..<(8 + length)])) }
+            header = try bytes.withUnsafeBufferPointer { try JSONValue(parsing: UnsafeBufferPointer(rebasing: $0[8..<dataStart])) }
         } catch {
             throw bad("header is not JSON")
         }
         guard case .object(let members) = header else { throw bad("header is not an object") }
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
-        let dataStart = 8 + length
+        func whole(_ v: JSONValue) -> Int? { v.intValue.flatMap { $0 >= 0 ? $0 : nil } }
         for member in members {
             if member.key == "__metadata__" {
                 if case .object(let entries) = member.value {
@@ -104,11 +109,17 @@ public enum SafeTensors {
             }
             guard let dtypeName = member.value["dtype"]?.stringValue, let dtype = DType(rawValue: dtypeName),
                   case .array(let shapeValues)? = member.value["shape"], case .array(let offsets)? = member.value["data_offsets"],
-                  offsets.count == 2, let begin = offsets[0].doubleValue.map(Int.init), let end = offsets[1].doubleValue.map(Int.init)
+                  offsets.count == 2, let begin = whole(offsets[0]), let end = whole(offsets[1])
             else { throw bad("tensor '\(member.key)' has a bad entry") }
-            let shape = shapeValues.compactMap { $0.doubleValue.map(Int.init) }
-            guard begin >= 0, end >= begin, dataStart + end <= bytes.count,
-                  shape.reduce(1, *) * dtype.size == end - begin else { throw bad("tensor '\(member.key)' does not fit the file") }
+            let shape = shapeValues.compactMap(whole)
+            guard shape.count == shapeValues.count else { throw bad("tensor '\(member.key)' has a bad shape") }
+            var size = dtype.size
+            for n in shape {
+                let (product, overflow) = size.multipliedReportingOverflow(by: n)
+                guard !overflow else { throw bad("tensor '\(member.key)' does not fit the file") }
+                size = product
+            }
+            guard end >= begin, dataStart + end <= bytes.count, size == end - begin else { throw bad("tensor '\(member.key)' does not fit the file") }
             var t = Tensor([Float](), shape: shape, as: dtype)
             t.bytes = Array(bytes[(dataStart + begin)..<(dataStart + end)])
             tensors[member.key] = t

@@ -1,10 +1,9 @@
-import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The output layer's loss.
-public enum Loss: String, CaseIterable, ExpressibleByArgument, Sendable {
+public enum Loss: String, CaseIterable, Sendable {
     /// Softmax over all labels: few labels.
     case softmax
     /// Negative sampling: many labels.

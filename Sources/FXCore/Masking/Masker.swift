@@ -1,11 +1,9 @@
-import ArgumentParser
-
 /// fx-mask's work: self-supervised examples from unlabeled text, each document on its own.
 ///
 /// Every random choice for a document derives from the seed, the document's text and the copy number only, so
 /// masking a corpus in parts and concatenating gives the same bytes as masking it whole.
 public final class Masker {
-    public enum Mode: String, CaseIterable, ExpressibleByArgument, Sendable {
+    public enum Mode: String, CaseIterable, Sendable {
         /// BERT: single words masked, replaced or kept.
         case token
         /// T5: spans replaced by sentinels.
@@ -28,6 +26,8 @@ public final class Masker {
         public var stride = 1
         public var copies = 1
         public var minWords = 2
+        /// Token and span modes mask longer documents in consecutive pieces of at most this many words; 0: whole.
+        public var maxWords = 512
         public var textField = "text"
         public var lowercase = false
         public var seed: UInt64 = 0
@@ -107,13 +107,31 @@ public final class Masker {
             return
         }
         let documentSeed = seedHash.value
-        for copy in 0..<settings.copies {
-            var rng = SplitMix64(seed: StableHash.mix(documentSeed &+ UInt64(copy) &* 0x9E37_79B9_7F4A_7C15))
-            switch settings.mode {
-            case .token: try maskTokens(using: &rng)
-            case .span: try corruptSpans(using: &rng)
-            case .next: try nextWords()
+        // Pieces of at most maxWords words (the next-word mode has its own window), each masked on its own.
+        let whole = text
+        let limit = settings.maxWords > 0 && settings.mode != .next ? settings.maxWords : Int.max
+        var first = 0, piece: UInt64 = 0
+        while first < whole.count {
+            var end = first, n = 0
+            while end < whole.count {
+                if settings.maskPunctuation || whole.isWord[end] {
+                    if n == limit { break }
+                    n += 1
+                }
+                end += 1
             }
+            if first > 0 || end < whole.count { text = whole.slice(first, end) }
+            for copy in 0..<settings.copies where n >= settings.minWords {
+                let pieceSeed = documentSeed &+ UInt64(copy) &* 0x9E37_79B9_7F4A_7C15 &+ piece &* 0xD1B5_4A32_D192_ED03
+                var rng = SplitMix64(seed: StableHash.mix(pieceSeed))
+                switch settings.mode {
+                case .token: try maskTokens(using: &rng)
+                case .span: try corruptSpans(using: &rng)
+                case .next: try nextWords()
+                }
+            }
+            first = end
+            piece += 1
         }
     }
 

@@ -50,6 +50,18 @@ struct TokenizedText {
         }
     }
 
+    /// Tokens `from..<to` as a text of their own.
+    func slice(_ from: Int, _ to: Int) -> TokenizedText {
+        var t = TokenizedText()
+        guard from < to else { return t }
+        let base = starts[from]
+        t.spaced = Array(spaced[base..<ends[to - 1]])
+        t.starts = starts[from..<to].map { $0 - base }
+        t.ends = ends[from..<to].map { $0 - base }
+        t.isWord = Array(isWord[from..<to])
+        return t
+    }
+
     /// The escaped bytes of token `i`.
     @inline(__always)
     func token(_ i: Int) -> ArraySlice<UInt8> { spaced[starts[i]..<ends[i]] }

@@ -1,7 +1,5 @@
-import ArgumentParser
-
 /// The shapes fx-pair writes pairs in, for fx-train and for other trainers.
-public enum PairFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
+public enum PairFormat: String, CaseIterable, Sendable {
     /// `{"input", "target", ...}`
     case fx
     /// OpenAI chat fine-tuning: `{"messages": [{"role": "system"?}, {"role": "user"}, {"role": "assistant"}]}`

@@ -21,9 +21,3 @@ public final class ErrorPolicy {
         printError("\(tool): \(error)")
     }
 }
-
-// The fuzzing build (make fuzz) compiles Records/ without ArgumentParser.
-#if canImport(ArgumentParser)
-import ArgumentParser
-extension ErrorPolicy.Mode: ExpressibleByArgument {}
-#endif

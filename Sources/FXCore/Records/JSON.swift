@@ -37,6 +37,12 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    /// A whole number that an Int holds exactly (at most 2^53 in magnitude); nil for anything else.
+    public var intValue: Int? {
+        guard let d = doubleValue, abs(d) <= 9_007_199_254_740_992, d == d.rounded() else { return nil }
+        return Int(d)
+    }
+
     /// The member named `key`, when this is an object.
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members.first { $0.key == key }?.value }
