@@ -61,7 +61,7 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Longest character n-gram (0: none).", valueName: "n"))
     var maxn = 0
 
-    @Option(help: ArgumentHelp("Hash buckets for word and character n-grams.", valueName: "n"))
+    @Option(help: ArgumentHelp("Hash buckets for word and character n-grams (buckets x dim at most 2^28).", valueName: "n"))
     var buckets = 1 << 18
 
     @Flag(name: .customLong("case-sensitive"), help: "Keep the case of words (they are lowercased by default).")

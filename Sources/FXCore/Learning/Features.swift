@@ -32,13 +32,15 @@ public struct FeatureSettings: Equatable, Sendable {
         throw FXError.data("model settings are out of range: \(problem)")
     }
 
-    /// The largest dimension and bucket count fx-train takes, and a model may declare.
-    public static let maxDim = 1024, maxBuckets = 1 << 26
+    /// The largest dimension, bucket count and bucket parameters (buckets x dim: 1 GiB of floats) fx-train takes
+    /// and a model may declare.
+    public static let maxDim = 1024, maxBuckets = 1 << 26, maxBucketParameters = 1 << 28
 
     /// What is wrong with the settings, if anything.
     public var outOfRange: String? {
         if dim < 1 || dim > Self.maxDim { return "dim must be 1 to \(Self.maxDim)" }
         if buckets < 1 || buckets > Self.maxBuckets { return "buckets must be 1 to \(Self.maxBuckets)" }
+        if buckets * dim > Self.maxBucketParameters { return "buckets x dim must be at most \(Self.maxBucketParameters)" }
         if wordNgrams < 1 || wordNgrams > 16 { return "word n-grams must be 1 to 16" }
         if !((minn == 0 && maxn == 0) || (minn >= 1 && maxn >= minn && maxn <= 64)) { return "minn and maxn must be 0 and 0, or 1 <= minn <= maxn <= 64" }
         return nil

@@ -64,6 +64,75 @@ func tinyData(_ tokenizer: Tokenizer) throws -> TrainingData {
         #expect(tensors["words"]?.dtype == .f16 && tensors["words"]?.shape == [model.words.count, 8])
     }
 
+    @Test("hostile model files are data errors naming the file, never a trap or a huge allocation")
+    func hostileModels() throws {
+        var settings = FeatureSettings()
+        settings.dim = 8
+        settings.buckets = 512
+        settings.minn = 2
+        settings.maxn = 4
+        let data = try tinyData(settings.tokenizer)
+        let model = TextModel(settings: settings, loss: .softmax, words: data.words, labels: data.labels, labelCounts: data.labelCounts, seed: 2)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fx-model-\(UUID().uuidString).fxm").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.save(path, training: [])
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        func expectDataError(_ what: String, _ body: () throws -> Void) {
+            do {
+                try body()
+                Issue.record("\(what): accepted")
+            } catch let error as FXError {
+                #expect(error.kind == .data && error.place == "m.fxm", "\(what): \(error)")
+            } catch {
+                Issue.record("\(what): \(error)")
+            }
+        }
+        // The header rewritten: sizes that overflow, do not fit or are not whole numbers.
+        let length = Int(bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        let header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
+        func withHeader(_ text: String) -> [UInt8] {
+            let h = Array(text.utf8)
+            return withUnsafeBytes(of: UInt64(h.count).littleEndian) { Array($0) } + h + bytes[(8 + length)...]
+        }
+        for (what, from, to) in [("a shape of 1e300", #""shape":["#, #""shape":[1e300,"#),
+                                 ("a negative shape", #""shape":["#, #""shape":[-1,"#),
+                                 ("a shape whose product overflows", #""shape":["#, #""shape":[4294967296,4294967296,"#),
+                                 ("a fractional shape", #""shape":["#, #""shape":[0.5,"#),
+                                 ("an offset past 2^53", #""data_offsets":["#, #""data_offsets":[1e17,"#),
+                                 ("a string for an offset", #""data_offsets":["#, #""data_offsets":["x","#)] {
+            let hostile = withHeader(header.replacingOccurrences(of: from, with: to))
+            expectDataError(what) { _ = try SafeTensors.parse(hostile, name: "m.fxm") }
+        }
+        var huge = bytes
+        huge.replaceSubrange(0..<8, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        expectDataError("a header length of 2^64 - 1") { _ = try SafeTensors.parse(huge, name: "m.fxm") }
+        // The metadata and tensors changed after parsing: settings out of range, repeated names, ids that do not
+        // match their rows.
+        let (tensors, metadata) = try SafeTensors.parse(bytes, name: "m.fxm")
+        _ = try TextModel.load(tensors: tensors, metadata: metadata, name: "m.fxm")
+        for (what, key, from, to) in [("buckets of 1e300", "settings", #""buckets":512"#, #""buckets":1e300"#),
+                                      ("buckets x dim past 2^28", "settings", #""buckets":512"#, #""buckets":67108864"#),
+                                      ("a dimension of 100000", "settings", #""dim":8"#, #""dim":100000"#),
+                                      ("minn above maxn", "settings", #""minn":2"#, #""minn":5"#),
+                                      ("repeated words", "words", #""the""#, #""a""#),
+                                      ("repeated labels", "labels", #""machine""#, #""animal""#),
+                                      ("negative label counts", "label_counts", "[", "[-5,")] {
+            var m = metadata
+            m[key] = m[key]!.replacingOccurrences(of: from, with: to)
+            #expect(m[key] != metadata[key], "\(what): nothing replaced")
+            expectDataError(what) { _ = try TextModel.load(tensors: tensors, metadata: m, name: "m.fxm") }
+        }
+        var t = tensors
+        t["bucket_ids"]!.shape = [t["bucket_ids"]!.shape[0] + 1]
+        expectDataError("more bucket ids than rows") { _ = try TextModel.load(tensors: t, metadata: metadata, name: "m.fxm") }
+        // A cluster model whose terms repeat.
+        let clusters: [String: SafeTensors.Tensor] = ["centroids": SafeTensors.Tensor([1, 0, 0, 1], shape: [2, 2]), "idf": SafeTensors.Tensor([1, 1], shape: [2])]
+        expectDataError("repeated terms") {
+            _ = try ClusterModel(tensors: clusters, metadata: ["format": "fx-clusters", "terms": #"["a","a"]"#], name: "m.fxm", stopWords: [])
+        }
+        _ = try ClusterModel(tensors: clusters, metadata: ["format": "fx-clusters", "terms": #"["a","b"]"#], name: "m.fxm", stopWords: [])
+    }
+
     @Test("fine-tuning keeps the base's words, adds new ones, and reuses the output rows of labels it knows")
     func extend() throws {
         let settings = FeatureSettings()
