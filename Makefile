@@ -9,11 +9,12 @@ RELEASE := .build/release
 
 all: build
 
-# libarchive-dev (and pkg-config, which SwiftPM asks for it) from Debian's registry, when missing.
+# libarchive-dev (and pkg-config, which SwiftPM asks for it) from Debian's registry, when missing; GNU time for
+# the tests that measure peak memory.
 setup:
-	@if ! dpkg -s libarchive-dev >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1; then \
+	@if ! dpkg -s libarchive-dev >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; then \
 		echo "installing libarchive-dev"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libarchive-dev pkg-config >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libarchive-dev pkg-config time >/dev/null; \
 	fi
 
 build: setup

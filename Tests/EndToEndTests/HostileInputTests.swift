@@ -52,6 +52,28 @@ import Testing
         }
     }
 
+    @Test("the streaming tools' peak memory does not grow with the input: 10 MB against 100 MB")
+    func boundedMemory() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let r = try shell("""
+            zcat \(repoRoot.path)/examples/corpus.jsonl.gz > one.jsonl
+            for i in 1 2; do cat one.jsonl; done > small.jsonl
+            for i in $(seq 20); do cat one.jsonl; done > large.jsonl
+            fx-train one.jsonl --input-field text --target-field label --epochs 1 -o m.fxm -q
+            fx-cluster -k 8 one.jsonl --save c.fxc -q > /dev/null
+            for tool in "fx-pair --input-field text --target-field label" "fx-mask" "fx-eval -m m.fxm --predict --input-field text" "fx-cluster --load c.fxc"; do
+                for f in small large; do /usr/bin/time -f %M -o rss $tool -q $f.jsonl > /dev/null; printf '%s ' "$(tail -1 rss)"; done
+                echo "$tool"
+            done
+            """, in: s.url)
+        #expect(r.lines.count == 4, "\(r.stderr)")
+        for line in r.lines {
+            let kb = line.split(separator: " ").prefix(2).compactMap { Int($0) }
+            #expect(kb.count == 2 && kb[1] < kb[0] + 16_384, "peak RSS in KB, 10 MB then 100 MB: \(line)")
+        }
+    }
+
     @Test("a full disk is an I/O error, for records and for models; /dev/full stays a device")
     func diskFull() throws {
         let pair = try shell("fx-pair --input-field text --target-field label \(repoRoot.path)/examples/descriptions.jsonl > /dev/full; echo $?")
