@@ -74,6 +74,42 @@ import Testing
         }
     }
 
+    @Test("a missing file, or a directory where a file is expected, is an I/O error naming it, before any work")
+    func missingAndDirectories() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let d = "\(repoRoot.path)/examples/descriptions.jsonl"
+        let pairs = "\(d) --input-field text --target-field label"
+        let cases: [(String, Int32, String)] = [
+            ("fx-pair nope.jsonl", 74, "fx-pair: nope.jsonl: No such file or directory"),
+            ("fx-mask nope.jsonl", 74, "fx-mask: nope.jsonl: No such file or directory"),
+            ("fx-train nope.jsonl -o m.fxm", 74, "fx-train: nope.jsonl: No such file or directory"),
+            ("fx-eval -m nope.fxm \(d)", 74, "fx-eval: nope.fxm: No such file or directory"),
+            ("fx-cluster -k 2 nope.jsonl", 74, "fx-cluster: nope.jsonl: No such file or directory"),
+            ("fx-eval -m dir \(d)", 74, "fx-eval: dir: is a directory"),
+            ("fx-mask --vocab dir \(d)", 74, "fx-mask: dir: is a directory"),
+            ("fx-train \(pairs) --base dir -o m.fxm", 74, "fx-train: dir: is a directory"),
+            ("fx-train \(pairs) --base-vectors dir -o m.fxm", 74, "fx-train: dir: is a directory"),
+            ("fx-train \(pairs) -o dir", 74, "fx-train: dir: is a directory"),
+            ("fx-train \(pairs) -o nodir/m.fxm", 74, "fx-train: nodir/m.fxm: cannot write in nodir"),
+            ("fx-train \(pairs) -o m.fxm --export-vectors dir", 74, "fx-train: dir: is a directory"),
+            ("fx-train \(pairs) -o m.fxm --valid dir", 1, "fx-train: dir: no pairs to validate on"),
+            ("fx-cluster --load dir \(d)", 74, "fx-cluster: dir: is a directory"),
+            ("fx-cluster -k 2 --embed dir \(d)", 74, "fx-cluster: dir: is a directory"),
+            ("fx-cluster -k 2 --stop-words dir \(d)", 74, "fx-cluster: dir: is a directory"),
+            ("fx-cluster -k 2 \(d) --save dir", 74, "fx-cluster: dir: is a directory"),
+            ("fx-cluster -k 2 \(d) --summary nodir/s.jsonl", 74, "fx-cluster: nodir/s.jsonl: cannot write in nodir"),
+        ]
+        try FileManager.default.createDirectory(atPath: s.path("dir"), withIntermediateDirectories: false)
+        for (command, status, message) in cases {
+            let r = try shell("\(command) > out", in: s.url)
+            #expect(r.status == status && r.stderr.hasPrefix(message), "\(command): \(r.status) \(r.stderr)")
+            // Before any work: nothing written, no summary line.
+            #expect(try Data(contentsOf: s.url.appendingPathComponent("out")).isEmpty, "\(command) wrote records")
+        }
+        #expect(!FileManager.default.fileExists(atPath: s.path("m.fxm")))
+    }
+
     @Test("a full disk is an I/O error, for records and for models; /dev/full stays a device")
     func diskFull() throws {
         let pair = try shell("fx-pair --input-field text --target-field label \(repoRoot.path)/examples/descriptions.jsonl > /dev/full; echo $?")
@@ -101,5 +137,18 @@ import Testing
             """, in: s.url)
         #expect(r.lines.dropLast().allSatisfy { $0 == "kept" || $0 == "complete" }, "\(r.stdout)")
         #expect(r.lines.last == "m.fxm p.jsonl ")
+        // The same for fx-cluster --save, and SIGINT (Ctrl-C) as well as SIGTERM.
+        let c = try shell("""
+            zcat \(repoRoot.path)/examples/corpus.jsonl.gz > docs.jsonl
+            for delay in 0.2 0.5 0.8 1.1 1.4; do for signal in INT TERM; do
+                echo old > c.fxc
+                fx-cluster -k 20 docs.jsonl --save c.fxc -q > /dev/null & pid=$!
+                sleep $delay; kill -$signal $pid 2>/dev/null; wait $pid
+                if [ "$(head -c 3 c.fxc)" = old ]; then echo kept; else fx-cluster --load c.fxc docs.jsonl -q | wc -l; fi
+            done; done
+            ls -A | tr '\\n' ' '
+            """, in: s.url)
+        #expect(c.lines.dropLast().allSatisfy { $0 == "kept" || $0 == "10000" }, "\(c.stdout)")
+        #expect(c.lines.last == "c.fxc docs.jsonl m.fxm p.jsonl ")
     }
 }

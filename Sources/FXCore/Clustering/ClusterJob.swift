@@ -40,6 +40,7 @@ public struct ClusterJob {
     public func run(_ tool: ToolRun, files: [String]) throws {
         var job = self
         try tool.run {
+            for path in [savePath, summaryPath].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             if let path = extraStopWordsPath {
                 let reader = LineReader(try FileSource(path: path))
                 while let line = try reader.next() {

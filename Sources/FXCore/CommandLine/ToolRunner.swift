@@ -38,6 +38,7 @@ public struct ToolRun {
 
     /// Runs `body`, flushes stdout, reports skipped members and records, and maps errors to exit statuses.
     public func run(_ body: () throws -> Void) throws {
+        AtomicFile.installSignalCleanup()
         do {
             try body()
             try output.flush()

@@ -18,8 +18,8 @@ public struct TrainJob {
     public init() {}
 
     public func run(_ tool: ToolRun, files: [String]) throws {
-        AtomicFile.installSignalCleanup()
         try tool.run {
+            for path in [outputPath] + [exportVectorsPath].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let base = try basePath.map(TextModel.load)
             let settings = base?.settings ?? features
             let data = TrainingData(tokenizer: settings.tokenizer)
@@ -52,6 +52,7 @@ public struct TrainJob {
             if let validPath {
                 let validData = TrainingData(tokenizer: settings.tokenizer)
                 try tool.inputs.forEachRecord([validPath]) { record, _ in try validData.add(record, inputField: inputField, targetField: targetField) }
+                guard validData.count > 0 else { throw FXError.data("no pairs to validate on", at: validPath) }
                 valid = FeaturizedData(validData, model: model)
             }
             var trainer = self.trainer

@@ -18,7 +18,8 @@ private func removePendingAndExit(_ signal: Int32) {
 /// Until the rename the old file (if any) is untouched; SIGINT, SIGTERM or an error remove the temporary file,
 /// so an interrupted run never leaves a partial or stray file.
 public enum AtomicFile {
-    /// Makes SIGINT and SIGTERM remove a temporary file being written before the process ends.
+    /// Makes SIGINT and SIGTERM remove a temporary file being written before the process ends, even when the
+    /// process started with them ignored or blocked (a background job); every tool installs it as it starts.
     public static func installSignalCleanup() {
         signal(SIGINT, removePendingAndExit)
         signal(SIGTERM, removePendingAndExit)
@@ -28,6 +29,21 @@ public enum AtomicFile {
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// Fails before any work is done when `path` cannot be written: a directory, or a missing or read-only folder.
+    public static func checkWritable(_ path: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            guard (info.st_mode & S_IFMT) != S_IFDIR else { throw FXError.io("is a directory", at: path) }
+            return
+        }
+        if access(directory(of: path), W_OK) != 0 { throw FXError.io("cannot write in \(directory(of: path)): \(errnoText())", at: path) }
+    }
+
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     public static func write(_ path: String, _ body: (Output) throws -> Void) throws {
@@ -43,10 +59,10 @@ public enum AtomicFile {
             try out.flush()
             return
         }
-        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        var template = Array("\(directory)/.\(path.split(separator: "/").last ?? "fx").XXXXXX".utf8CString)
+        let folder = directory(of: path)
+        var template = Array("\(folder)/.\(path.split(separator: "/").last ?? "fx").XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if fd < 0 { throw FXError.io("cannot create a file in \(directory): \(errnoText())", at: path) }
+        if fd < 0 { throw FXError.io("cannot create a file in \(folder): \(errnoText())", at: path) }
         let temporary = String(cString: template)
         pendingTemporary = strdup(temporary)
         defer {
