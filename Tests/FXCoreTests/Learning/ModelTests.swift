@@ -14,6 +14,17 @@ func tinyData(_ tokenizer: Tokenizer) throws -> TrainingData {
     return data
 }
 
+/// An untrained softmax model over the tiny set: dim 8, 512 buckets, character n-grams 2 to 4.
+func smallModel() throws -> (TextModel, TrainingData) {
+    var settings = FeatureSettings()
+    settings.dim = 8
+    settings.buckets = 512
+    settings.minn = 2
+    settings.maxn = 4
+    let data = try tinyData(settings.tokenizer)
+    return (TextModel(settings: settings, loss: .softmax, words: data.words, labels: data.labels, labelCounts: data.labelCounts, seed: 2), data)
+}
+
 @Suite struct ModelTests {
     @Test("each loss learns a separable problem", arguments: Loss.allCases)
     func losses(loss: Loss) throws {
@@ -36,13 +47,7 @@ func tinyData(_ tokenizer: Tokenizer) throws -> TrainingData {
 
     @Test("save then load gives identical predictions, and the file is safetensors")
     func roundTrip() throws {
-        var settings = FeatureSettings()
-        settings.dim = 8
-        settings.buckets = 512
-        settings.minn = 2
-        settings.maxn = 4
-        let data = try tinyData(settings.tokenizer)
-        let model = TextModel(settings: settings, loss: .softmax, words: data.words, labels: data.labels, labelCounts: data.labelCounts, seed: 2)
+        let (model, data) = try smallModel()
         let train = FeaturizedData(data, model: model)
         model.setInverseDocumentFrequencies(train)
         var trainer = Trainer()
@@ -66,13 +71,7 @@ func tinyData(_ tokenizer: Tokenizer) throws -> TrainingData {
 
     @Test("hostile model files are data errors naming the file, never a trap or a huge allocation")
     func hostileModels() throws {
-        var settings = FeatureSettings()
-        settings.dim = 8
-        settings.buckets = 512
-        settings.minn = 2
-        settings.maxn = 4
-        let data = try tinyData(settings.tokenizer)
-        let model = TextModel(settings: settings, loss: .softmax, words: data.words, labels: data.labels, labelCounts: data.labelCounts, seed: 2)
+        let (model, _) = try smallModel()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fx-model-\(UUID().uuidString).fxm").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try model.save(path, training: [])
