@@ -69,17 +69,16 @@ extension TextModel {
               wordT.shape == [words.count, settings.dim], bucketT.shape.count == 2, bucketT.shape[1] == settings.dim,
               outT.shape.count == 2, outT.shape[1] == settings.dim, counts.count == labels.count
         else { throw bad("tensors do not match the metadata") }
-        let model = TextModel(settings: settings, loss: loss, words: words, labels: labels, labelCounts: counts, seed: 0)
+        // Rows training never touched stay zero.
+        let model = TextModel(settings: settings, loss: loss, words: words, labels: labels, labelCounts: counts, seed: nil)
         model.multiLabel = metadata["multi_label"] == "true"
         let d = settings.dim
-        var input = [Float](repeating: 0, count: (settings.buckets + words.count) * d)
         let bucketRows = bucketT.floats
         for (k, b) in idsT.ints.enumerated() {
             guard b >= 0, Int(b) < settings.buckets else { throw bad("bucket id out of range") }
-            input.replaceSubrange((Int(b) * d)..<((Int(b) + 1) * d), with: bucketRows[(k * d)..<((k + 1) * d)])
+            model.input.replaceSubrange((Int(b) * d)..<((Int(b) + 1) * d), with: bucketRows[(k * d)..<((k + 1) * d)])
         }
-        input.replaceSubrange((settings.buckets * d)..<input.count, with: wordT.floats)
-        model.input = input
+        model.input.replaceSubrange((settings.buckets * d)..<model.input.count, with: wordT.floats)
         if let weightT = tensors["weights"] {
             let w = weightT.floats
             guard w.count == model.weights.count else { throw bad("weights do not match the rows") }

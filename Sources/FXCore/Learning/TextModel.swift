@@ -44,7 +44,8 @@ public final class TextModel {
     public var dim: Int { settings.dim }
     public var inputRows: Int { input.count / dim }
 
-    init(settings: FeatureSettings, loss: Loss, words: [String], labels: [String], labelCounts: [Int], seed: UInt64) {
+    /// A new model: input rows drawn uniformly from ±1/dim by `seed`, or all zero (`seed` nil, for loading).
+    init(settings: FeatureSettings, loss: Loss, words: [String], labels: [String], labelCounts: [Int], seed: UInt64?) {
         self.settings = settings
         self.loss = loss
         self.words = words
@@ -53,9 +54,14 @@ public final class TextModel {
         self.labels = labels
         self.labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, Int32($0)) })
         self.labelCounts = labelCounts
-        var rng = SplitMix64(seed: seed)
-        let bound = 1 / Float(settings.dim)
-        self.input = (0..<((settings.buckets + words.count) * settings.dim)).map { _ in Float.random(in: -bound...bound, using: &rng) }
+        let rows = (settings.buckets + words.count) * settings.dim
+        if let seed {
+            var rng = SplitMix64(seed: seed)
+            let bound = 1 / Float(settings.dim)
+            self.input = (0..<rows).map { _ in Float.random(in: -bound...bound, using: &rng) }
+        } else {
+            self.input = [Float](repeating: 0, count: rows)
+        }
         self.output = []
         self.weights = [Float](repeating: 1, count: settings.buckets + words.count)
         buildOutputLayer()
