@@ -70,5 +70,5 @@ fuzz: build
 	for h in inputs tools; do \
 		.build/fuzz/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 			-artifact_prefix=Fuzz/crash- Fuzz/corpus/$$h > .build/fuzz/$$h.log 2>&1 || { tail -30 .build/fuzz/$$h.log; exit 1; }; \
-		echo "fuzz-$$h: $$(grep -c . Fuzz/corpus/$$h/* /dev/null | wc -l) corpus files; $$(tail -1 .build/fuzz/$$h.log)"; \
+		echo "fuzz-$$h: $$(ls Fuzz/corpus/$$h | wc -l) corpus files; $$(tail -1 .build/fuzz/$$h.log)"; \
 	done
