@@ -66,12 +66,12 @@ public struct DocVector: Sendable {
         return (best, bestSim)
     }
 
-    /// Adds the vector into a dense row.
-    func add(into row: UnsafeMutablePointer<Float>) {
+    /// Adds the vector, times `scale`, into a dense row.
+    func add(into row: UnsafeMutablePointer<Float>, scaled scale: Float = 1) {
         if ids.isEmpty {
-            for k in values.indices { row[k] += values[k] }
+            for k in values.indices { row[k] += values[k] * scale }
         } else {
-            for k in ids.indices { row[Int(ids[k])] += values[k] }
+            for k in ids.indices { row[Int(ids[k])] += values[k] * scale }
         }
     }
 

@@ -1,4 +1,3 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -110,9 +109,7 @@ public struct SphericalKMeans {
                     taken[j] += 1
                     let step = 1 / taken[j]
                     for t in 0..<d { row[t] *= 1 - step }
-                    var scaled = doc
-                    for v in scaled.values.indices { scaled.values[v] *= step }
-                    scaled.add(into: row)
+                    doc.add(into: row, scaled: step)
                     touched.insert(j)
                 }
                 for j in touched {
@@ -134,21 +131,20 @@ public struct SphericalKMeans {
     /// Each document's most similar centroid, in parallel chunks.
     static func assign(_ docs: [DocVector], _ centroids: [Float], _ d: Int, _ k: Int, _ threads: Int,
                        _ assignments: inout [Int], _ similarities: inout [Float]) {
-        let n = docs.count
-        let chunks = max(1, min(threads * 4, n / 256 + 1))
         assignments.withUnsafeMutableBufferPointer { a in
             similarities.withUnsafeMutableBufferPointer { s in
                 centroids.withUnsafeBufferPointer { c in
                     let a = a, s = s
-                    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                        for i in stride(from: chunk, to: n, by: chunks) {
-                            (a[i], s[i]) = docs[i].nearest(c.baseAddress!, k, d)
-                        }
+                    inParallel(docs.count, chunks(docs.count, threads)) { _, range in
+                        for i in range { (a[i], s[i]) = docs[i].nearest(c.baseAddress!, k, d) }
                     }
                 }
             }
         }
     }
+
+    /// Parts to split `n` documents into: a few per thread, at least 256 documents each.
+    private static func chunks(_ n: Int, _ threads: Int) -> Int { max(1, min(threads * 4, n / 256 + 1)) }
 
     /// Greedy k-means++ with cosine distance: each new centroid is the best of 2 + ln k candidates drawn in
     /// proportion to the squared distance to the nearest centroid so far.
@@ -160,14 +156,13 @@ public struct SphericalKMeans {
         }
         // Squared cosine distances of every document to document `c`, through a dense copy of it, in parallel.
         var dense = [Float](repeating: 0, count: d)
-        let chunks = max(1, min(threads * 4, n / 256 + 1))
         func distances(to c: Int, into out: inout [Float]) {
             dense.withUnsafeMutableBufferPointer { docs[c].add(into: $0.baseAddress!) }
             dense.withUnsafeBufferPointer { row in
                 out.withUnsafeMutableBufferPointer { o in
                     let o = o
-                    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                        for i in stride(from: chunk, to: n, by: chunks) {
+                    inParallel(n, Self.chunks(n, threads)) { _, range in
+                        for i in range {
                             let dist = 1 - docs[i].dot(row.baseAddress!)
                             o[i] = dist * dist
                         }
