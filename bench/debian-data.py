@@ -7,6 +7,8 @@ needs root and Debian's package registry, nothing else.
 
   bench/debian-data.py bench          -> bench/data/descriptions.jsonl, train.jsonl, test.jsonl, parallel.en/.fr,
                                          fit.jsonl + valid.jsonl (train cut in two, for choosing settings)
+  bench/debian-data.py datasets       -> bench/data/sets/NAME/{train,test,fit,valid}.jsonl for five datasets that
+                                         differ in text length, language, size and number of labels (below)
   bench/debian-data.py examples       -> examples/debian-sections.tar.gz (the same 720 descriptions as
                                          descriptions.jsonl, and every sixth as descriptions.csv),
                                          examples/descriptions.en/.fr (2000 synopses),
@@ -60,13 +62,15 @@ def long_description(value):
     return "\n".join(out).strip()
 
 
-def load():
+def load(with_tags=False):
     ensure_lists()
-    packages = {}
+    packages, tags = {}, {}
     for s in stanzas(index_file("*_debian_dists_bookworm_main_binary-*_Packages*")):
         section = s.get("Section", "").split("/")[-1]
         if s.get("Package") and section and s.get("Description-md5"):
             packages.setdefault(s["Package"], (section, s["Description-md5"]))
+            if "Tag" in s:
+                tags.setdefault(s["Package"], [t.strip() for t in s["Tag"].replace("\n", " ").split(",") if t.strip()])
     translations = {}
     for lang in ("en", "fr"):
         table = {}
@@ -74,20 +78,23 @@ def load():
             if f"Description-{lang}" in s:
                 table[(s["Package"], s["Description-md5"])] = long_description(s[f"Description-{lang}"])
         translations[lang] = table
-    return packages, translations
+    return (packages, translations, tags) if with_tags else (packages, translations)
 
 
 def stable_fraction(name):
     return int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) / 2**32
 
 
-def records(packages, english, min_size=200):
+def records(packages, english, min_size=200, label=None, text_of=lambda t: t):
+    """One record per package with a description in `english` (any language table), labeled by its section or
+    by label(name) (skipped when None); labels with fewer than min_size records are dropped."""
     rows = []
     for name in sorted(packages):
         section, md5 = packages[name]
         text = english.get((name, md5))
-        if text:
-            rows.append({"id": name, "text": text, "label": section})
+        tag = label(name) if label else section
+        if text and tag:
+            rows.append({"id": name, "text": text_of(text), "label": tag})
     sizes = {}
     for r in rows:
         sizes[r["label"]] = sizes.get(r["label"], 0) + 1
@@ -116,14 +123,9 @@ def parallel_lines(packages, translations):
 def bench():
     packages, translations = load()
     out = os.path.join(ROOT, "bench", "data")
-    os.makedirs(out, exist_ok=True)
     rows = records(packages, translations["en"])
+    write_splits(out, rows)
     write_jsonl(os.path.join(out, "descriptions.jsonl"), rows)
-    write_jsonl(os.path.join(out, "train.jsonl"), [r for r in rows if stable_fraction(r["id"]) >= 0.1])
-    write_jsonl(os.path.join(out, "test.jsonl"), [r for r in rows if stable_fraction(r["id"]) < 0.1])
-    # For choosing settings: a validation slice carved from train (never from test).
-    write_jsonl(os.path.join(out, "fit.jsonl"), [r for r in rows if stable_fraction(r["id"]) >= 0.2])
-    write_jsonl(os.path.join(out, "valid.jsonl"), [r for r in rows if 0.1 <= stable_fraction(r["id"]) < 0.2])
     pairs = parallel_lines(packages, translations)
     with open(os.path.join(out, "parallel.en"), "w") as en, open(os.path.join(out, "parallel.fr"), "w") as fr:
         for _, a, b in pairs:
@@ -131,6 +133,45 @@ def bench():
             fr.write(b + "\n")
     labels = len({r["label"] for r in rows})
     print(f"{len(rows)} descriptions, {labels} sections, {len(pairs)} English/French synopses -> {out}", file=sys.stderr)
+
+
+def write_splits(out, rows):
+    """train/test by a stable hash of the package name (10% test); fit/valid cut train in two for choosing settings."""
+    os.makedirs(out, exist_ok=True)
+    write_jsonl(os.path.join(out, "train.jsonl"), [r for r in rows if stable_fraction(r["id"]) >= 0.1])
+    write_jsonl(os.path.join(out, "test.jsonl"), [r for r in rows if stable_fraction(r["id"]) < 0.1])
+    write_jsonl(os.path.join(out, "fit.jsonl"), [r for r in rows if stable_fraction(r["id"]) >= 0.2])
+    write_jsonl(os.path.join(out, "valid.jsonl"), [r for r in rows if 0.1 <= stable_fraction(r["id"]) < 0.2])
+
+
+def facet(tags, name):
+    """The package's one value of a debtags facet (None when it has none, several, or only TODO)."""
+    def label(package):
+        values = [t.split("::", 1)[1] for t in tags.get(package, []) if t.startswith(name + "::")]
+        return values[0] if len(values) == 1 and values[0] != "TODO" else None
+    return label
+
+
+def datasets():
+    """Five real datasets for choosing defaults that hold beyond one of them:
+    sections        long English descriptions by section (41 labels; the benchmark of bench/train.sh)
+    synopses        the one-line synopses alone, by section, sections with at least 100 packages
+    french          French descriptions (Translation-fr) by section, sections with at least 50 of them
+    use             English descriptions by their debtags use:: value (packages with exactly one), at least 40 each
+    implemented-in  English descriptions by their debtags implemented-in:: language, at least 40 each"""
+    packages, translations, tags = load(with_tags=True)
+    en, fr = translations["en"], translations["fr"]
+    sets = {
+        "sections": records(packages, en),
+        "synopses": records(packages, en, min_size=100, text_of=lambda t: t.split("\n")[0].strip()),
+        "french": records(packages, fr, min_size=50),
+        "use": records(packages, en, min_size=40, label=facet(tags, "use")),
+        "implemented-in": records(packages, en, min_size=40, label=facet(tags, "implemented-in")),
+    }
+    for name, rows in sets.items():
+        write_splits(os.path.join(ROOT, "bench", "data", "sets", name), rows)
+        words = sum(len(r["text"].split()) for r in rows) / max(len(rows), 1)
+        print(f"{name}: {len(rows)} records, {len({r['label'] for r in rows})} labels, {words:.1f} words on average", file=sys.stderr)
 
 
 EXAMPLE_SECTIONS = ["games", "science", "sound", "database", "mail", "editors"]
@@ -186,4 +227,4 @@ def examples():
 
 
 if __name__ == "__main__":
-    {"bench": bench, "examples": examples}[sys.argv[1] if len(sys.argv) > 1 else "bench"]()
+    {"bench": bench, "datasets": datasets, "examples": examples}[sys.argv[1] if len(sys.argv) > 1 else "bench"]()

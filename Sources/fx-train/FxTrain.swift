@@ -80,7 +80,7 @@ struct FxTrain: ParsableCommand {
     var epochs = 40
 
     @Option(help: ArgumentHelp("Starting learning rate, decaying linearly to 0.", valueName: "rate"))
-    var lr = 1.0
+    var lr = 0.5
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))
     var threads = processorCount

@@ -167,6 +167,16 @@ public final class TextModel {
         return n
     }
 
+    /// Whether every weight is a finite number (training has not blown up).
+    var isFinite: Bool {
+        input.withUnsafeBufferPointer { i in output.withUnsafeBufferPointer { o in
+            var sum: Float = 0
+            for x in i { sum += x * 0 }
+            for x in o { sum += x * 0 }
+            return sum == 0
+        } }
+    }
+
     // MARK: Features
 
     /// The feature rows of a text.

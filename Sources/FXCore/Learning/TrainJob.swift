@@ -57,11 +57,12 @@ public struct TrainJob {
             }
             var trainer = self.trainer
             trainer.progress = trainer.progress && !tool.quiet
+            trainer.note = { printError("\(tool.name): \($0)") }
             let report = trainer.train(model, on: train, valid: valid)
             model.multiLabel = data.hasMultiLabel
             try model.save(outputPath, training: [
                 JSONMember("examples", JSONValue(data.count)), JSONMember("epochs", JSONValue(report.epochsRun)),
-                JSONMember("lr", JSONValue(trainer.lr)), JSONMember("seed", .number(String(trainer.seed))),
+                JSONMember("lr", JSONValue(trainer.lr)), JSONMember("lr_after_back_offs", JSONValue(report.lr)), JSONMember("seed", .number(String(trainer.seed))),
                 JSONMember("min_count", JSONValue(minCount)), JSONMember("base", basePath.map { .string($0) } ?? .null),
             ])
             if let path = exportVectorsPath { try model.exportVectors(path) }

@@ -130,13 +130,15 @@ struct FeaturizedData {
 /// fx-train's optimisation: SGD with a linearly decaying learning rate over all epochs, Hogwild threads.
 public struct Trainer {
     public var epochs = 40
-    public var lr = 1.0
+    public var lr = 0.5
     public var threads = 1
     public var seed: UInt64 = 0
     public var negatives = 5
     public var patience: Int?
     /// Progress on stderr (percent, words/sec/thread, lr, loss, ETA), like fastText.
     public var progress = false
+    /// Where the divergence guard says what it did (a line on stderr).
+    public var note: (String) -> Void = { _ in }
 
     public init() {}
 
@@ -146,7 +148,11 @@ public struct Trainer {
         public var bestEpoch = 0
         public var validAccuracy: [Double] = []
         public var seconds = 0.0
+        /// The mean loss of the last epoch.
         public var finalLoss = 0.0
+        /// How often the learning rate was halved because training diverged, and the rate it ended at.
+        public var backOffs = 0
+        public var lr = 0.0
     }
 
     func train(_ model: TextModel, on data: FeaturizedData, valid: FeaturizedData?) -> Report {
@@ -156,6 +162,7 @@ public struct Trainer {
         guard n > 0 else { return report }
         let threads = max(1, min(self.threads, n))
         let totalSteps = Double(epochs) * Double(n)
+        // Per thread, 16 apart (no false sharing): steps done, and the loss summed over this epoch's steps.
         let counters = UnsafeMutablePointer<Int>.allocate(capacity: threads * 16)
         let losses = UnsafeMutablePointer<Double>.allocate(capacity: threads * 16)
         defer { counters.deallocate(); losses.deallocate() }
@@ -166,43 +173,62 @@ public struct Trainer {
         let dim = model.dim
         let loss = model.loss
         var lastPrint = start
+        var guardState = DivergenceGuard(lr: lr, segment: max(200, n / threads / 10))
 
-        for epoch in 0..<epochs {
+        var epoch = 0
+        while epoch < epochs {
             var shuffler = SplitMix64(seed: StableHash.mix(seed &+ UInt64(epoch)))
             order.shuffle(using: &shuffler)
-            model.input.withUnsafeMutableBufferPointer { inputBuffer in
+            // The epoch's starting point, to return to if it diverges (copied only when training writes to it).
+            let before = (input: model.input, output: model.output, steps: (0..<threads).map { counters[$0 * 16] })
+            for t in 0..<threads { losses[t * 16] = 0 }
+            let peak = guardState.lr
+            let diverged = model.input.withUnsafeMutableBufferPointer { inputBuffer in
                 model.output.withUnsafeMutableBufferPointer { outputBuffer in
                     let input = inputBuffer.baseAddress!, output = outputBuffer.baseAddress!
                     let weightsCopy = model.weights
-                  weightsCopy.withUnsafeBufferPointer { weightsBuffer in
+                    return weightsCopy.withUnsafeBufferPointer { weightsBuffer in
                     let weights = weightsBuffer.baseAddress!
+                    let stop = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+                    stop.pointee = false
+                    defer { stop.deallocate() }
                     let work = { (t: Int) in
                         var rng = SplitMix64(seed: StableHash.mix(self.seed &+ UInt64(epoch * 7919 + t)))
                         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: dim)
                         let grad = UnsafeMutablePointer<Float>.allocate(capacity: dim)
                         let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(model.labels.count, 1))
                         defer { hidden.deallocate(); grad.deallocate(); scores.deallocate() }
+                        var segmentLoss = 0.0, segmentSteps = 0
                         data.features.withUnsafeBufferPointer { features in
                             data.labels.withUnsafeBufferPointer { labels in
                                 var i = t
-                                while i < n {
+                                while i < n && !stop.pointee {
                                     var done = 0
                                     for k in 0..<threads { done += counters[k * 16] }
-                                    let rate = Float(self.lr * max(0, 1 - Double(done) / totalSteps))
+                                    let rate = Float(peak * max(0, 1 - Double(done) / totalSteps))
                                     let e = order[i]
                                     let f = UnsafeBufferPointer(rebasing: features[data.featureRange(e)])
                                     let l = UnsafeBufferPointer(rebasing: labels[data.labelRange(e)])
                                     if !f.isEmpty && !l.isEmpty {
-                                        losses[t * 16] += Double(self.step(model, loss, f, l, rate, input, output, hidden, grad, scores, weights, &rng))
+                                        let value = Double(self.step(model, loss, f, l, rate, input, output, hidden, grad, scores, weights, &rng))
+                                        losses[t * 16] += value
+                                        segmentLoss += value
+                                        segmentSteps += 1
+                                        if !value.isFinite { stop.pointee = true }
                                     }
                                     counters[t * 16] += 1
+                                    if t == 0 && segmentSteps == guardState.segment {
+                                        if guardState.diverges(segmentLoss / Double(segmentSteps)) { stop.pointee = true }
+                                        segmentLoss = 0
+                                        segmentSteps = 0
+                                    }
                                     if t == 0 && self.progress {
                                         let now = monotonicSeconds()
                                         if now - lastPrint > 0.25 {
                                             lastPrint = now
                                             self.printProgress(done: done, total: totalSteps, tokensPerExample: Double(data.tokens) / Double(n),
                                                                threads: threads, elapsed: now - start, lr: Double(rate),
-                                                               loss: losses[0] / Double(max(counters[0], 1)))
+                                                               loss: losses[0] / Double(max(counters[0] - before.steps[0], 1)))
                                         }
                                     }
                                     i += threads
@@ -211,16 +237,35 @@ public struct Trainer {
                         }
                     }
                     if threads == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
+                    return stop.pointee
                   }
                 }
             }
+            var epochLoss = 0.0, epochSteps = 0
+            for t in 0..<threads { epochLoss += losses[t * 16]; epochSteps += counters[t * 16] - before.steps[t] }
+            epochLoss /= Double(max(epochSteps, 1))
+            if diverged || !epochLoss.isFinite || !model.isFinite {
+                model.input = before.input
+                model.output = before.output
+                for t in 0..<threads { counters[t * 16] = before.steps[t] }
+                if let line = guardState.backOff(epoch: epoch + 1) {
+                    if progress { printError("") }
+                    note(line)
+                    report.backOffs += 1
+                    continue
+                }
+                note("training diverged at every learning rate down to \(Float(guardState.lr)): the model is the one before epoch \(epoch + 1)")
+                break
+            }
+            report.finalLoss = epochLoss
             report.epochsRun = epoch + 1
+            epoch += 1
             if let valid {
                 let accuracy = Self.accuracy(model, valid)
                 report.validAccuracy.append(accuracy)
                 if best == nil || accuracy > best!.accuracy {
                     best = (accuracy, model.input, model.output)
-                    report.bestEpoch = epoch + 1
+                    report.bestEpoch = epoch
                     sinceBest = 0
                 } else {
                     sinceBest += 1
@@ -233,9 +278,7 @@ public struct Trainer {
             model.output = best.output
         }
         if progress { printError("") }
-        var totalLoss = 0.0, steps = 0
-        for t in 0..<threads { totalLoss += losses[t * 16]; steps += counters[t * 16] }
-        report.finalLoss = totalLoss / Double(max(steps, 1))
+        report.lr = guardState.lr
         report.seconds = monotonicSeconds() - start
         return report
     }
@@ -329,6 +372,38 @@ public struct Trainer {
         line += "ETA: \(eta / 3600)h\(eta / 60 % 60)m\(eta % 60)s"
         var bytes = Array(line.utf8)
         _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Watches the training loss and backs the learning rate off when it diverges. The loss is averaged over
+/// segments of `segment` steps (a tenth of an epoch per thread); a segment whose mean is not finite, or is more
+/// than `tolerance` times the lowest seen so far and above `floor` times the first, means divergence: the epoch is run again from its start at half
+/// the learning rate, at most `maxBackOffs` times.
+struct DivergenceGuard {
+    var lr: Double
+    let segment: Int
+    var lowest = Double.infinity
+    /// The first segment's mean: noise in a loss that has fallen below a tenth of it is not divergence.
+    var first: Double?
+    var backOffs = 0
+    static let tolerance = 2.0, floor = 0.1, maxBackOffs = 12
+
+    mutating func diverges(_ meanLoss: Double) -> Bool {
+        guard meanLoss.isFinite else { return true }
+        if first == nil { first = meanLoss }
+        if meanLoss > Self.tolerance * lowest && meanLoss > first! * Self.floor { return true }
+        lowest = min(lowest, meanLoss)
+        return false
+    }
+
+    /// Halves the learning rate and says so, or nil when it was halved too often already.
+    mutating func backOff(epoch: Int) -> String? {
+        guard backOffs < Self.maxBackOffs else { return nil }
+        backOffs += 1
+        let old = lr
+        lr /= 2
+        return "training diverged in epoch \(epoch) (loss rose above \(Float(Self.tolerance)) x its lowest \(Float(lowest))): "
+            + "learning rate \(Float(old)) -> \(Float(lr)), epoch \(epoch) again from its start"
     }
 }
 
