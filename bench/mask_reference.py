@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The straightforward Python a user would write instead of fx-mask --mode token: json + random, the same rules
 (15% of the words, one record per selected word, 80% [MASK] / 10% a random word of the document / 10% unchanged,
-at least one word kept), a regular-expression tokenizer close to fx's."""
+at least one word kept, at least one selected), a regular-expression tokenizer close to fx's."""
 import json, random, re, sys
 
 TOKEN = re.compile(r"\w+(?:['\u2019-]\w+)*|[^\w\s]")
@@ -16,7 +16,7 @@ for line in sys.stdin:
     words = [i for i, t in enumerate(tokens) if t[0].isalnum() or t[0] == "_"]
     if len(words) < 2:
         continue
-    k = min(int(rate * len(words) + rng.random()), len(words) - 1)
+    k = max(min(int(rate * len(words) + rng.random()), len(words) - 1), 1)
     for position in sorted(rng.sample(words, k)):
         u = rng.random()
         masked = list(tokens)

@@ -56,6 +56,8 @@ struct FxEval: ParsableCommand {
 
     @OptionGroup(title: "Fields") var fields: PairFieldOptions
 
+    @OptionGroup(title: "Threads") var threads: ThreadOptions
+
     func validate() throws {
         guard k >= 1 else { throw ValidationError("--k must be at least 1.") }
         guard format == "json" || format == "table" else { throw ValidationError("--format takes json or table.") }
@@ -73,6 +75,7 @@ struct FxEval: ParsableCommand {
         job.table = format == "table"
         job.inputField = fields.inputField
         job.targetField = fields.targetField
+        job.threads = threads.threads
         try job.run(ToolRun(name: "fx-eval", common: common, input: input), files: input.files)
     }
 }

@@ -16,7 +16,9 @@ struct FxMask: ParsableCommand {
         80% become --mask-token, 10% a random other word, 10% stay as they were (--replace). Each selected word \
         gives one record {"input": the text with that word replaced, "target": the word, "position": its token \
         index}; with --joint each document gives one record with all its selected words replaced, "target" the \
-        list of words and "positions" their indexes. A document always keeps at least one word as it was.
+        list of words and "positions" their indexes. A document always keeps at least one word as it was, and \
+        one of two words or more always has at least one selected, even where none was drawn at the rate \
+        (short texts would otherwise drop out; the summary counts them).
 
         --mode span (T5 span corruption): round(--rate x tokens) tokens in spans of mean length --mean-span are \
         each replaced by a sentinel <extra_id_0>, <extra_id_1>, ...; the target is each sentinel followed by its \
@@ -91,6 +93,8 @@ struct FxMask: ParsableCommand {
 
     @OptionGroup(title: "Fields") var fields: TextFieldOptions
 
+    @OptionGroup(title: "Threads") var threads: ThreadOptions
+
     @Flag(help: "Lowercase words before masking.")
     var lowercase = false
 
@@ -133,9 +137,7 @@ struct FxMask: ParsableCommand {
         let tool = ToolRun(name: "fx-mask", common: common, input: input)
         try tool.run {
             if let vocab { settings.vocabulary = try Masker.loadVocabulary(vocab) }
-            let masker = Masker(settings, output: tool.output)
-            try tool.inputs.forEachRecord(input.files) { record, _ in try masker.mask(record) }
-            try tool.summary(masker.summary())
+            try tool.summary(Masker.run(settings, tool, files: input.files, threads: threads.threads))
         }
     }
 }

@@ -50,6 +50,8 @@ struct FxPair: ParsableCommand {
 
     @OptionGroup(title: "Fields") var fields: PairFieldOptions
 
+    @OptionGroup(title: "Threads") var threads: ThreadOptions
+
     @Option(name: .customLong("label-depth"), help: ArgumentHelp("Folder as label: take the N-th folder from the top instead of the one holding the file.", valueName: "n"))
     var labelDepth: Int?
 
@@ -113,6 +115,7 @@ struct FxPair: ParsableCommand {
         job.source.tableHeader = !noHeader
         job.parallel = parallel.flatMap(languagePair).map { (source: $0.0, target: $0.1) }
         job.tableDelimiter = table.map { $0 == "tsv" ? 0x09 : UInt8(ascii: ",") }
+        job.threads = threads.threads
         job.writer.holdout = holdout
         job.writer.dedupe = dedupe
         job.writer.stats = stats

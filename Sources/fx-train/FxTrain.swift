@@ -79,8 +79,8 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Passes over the data.", valueName: "n"))
     var epochs = 40
 
-    @Option(help: ArgumentHelp("Starting learning rate, decaying linearly to 0.", valueName: "rate"))
-    var lr = 0.5
+    @Option(help: ArgumentHelp("Starting learning rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs).", valueName: "rate"))
+    var lr: Double?
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))
     var threads = processorCount
@@ -117,7 +117,7 @@ struct FxTrain: ParsableCommand {
     }
 
     func validate() throws {
-        guard epochs > 0, lr > 0, threads > 0, minCount >= 1, neg >= 1 else {
+        guard epochs > 0, lr ?? 1 > 0, threads > 0, minCount >= 1, neg >= 1 else {
             throw ValidationError("--epochs, --lr, --threads, --min-count and --neg must be positive.")
         }
         if let problem = features.outOfRange { throw ValidationError("--dim, --buckets, --word-ngrams, --minn and --maxn: \(problem).") }
@@ -130,7 +130,7 @@ struct FxTrain: ParsableCommand {
         job.loss = loss
         job.minCount = minCount
         job.trainer.epochs = epochs
-        job.trainer.lr = lr
+        job.lr = lr
         job.trainer.threads = threads
         job.trainer.seed = common.seed
         job.trainer.negatives = neg

@@ -103,6 +103,21 @@ func tokens(_ value: Any?) -> [String] {
         }
     }
 
+    @Test("every document of two words or more gives an example, per word and joint; the summary counts the forced ones", arguments: [[], ["--joint"]])
+    func noDocumentDropsOut(extra: [String]) throws {
+        // At 15%, a three-word text has 0.45 words to mask: most draws select none.
+        let docs = (0..<200).map { #"{"id":\#($0),"text":"word\#($0) and more"}"# } + [#"{"id":"short","text":"alone"}"#]
+        let r = try run("fx-mask", ["--seed", "3"] + extra, stdin: docs.joined(separator: "\n"))
+        #expect(r.status == 0)
+        let ids = Set(r.records.compactMap { $0["id"] as? Int })
+        #expect(ids == Set(0..<200), "\(200 - ids.count) documents wrote nothing")
+        #expect(!r.records.contains { $0["id"] as? String == "short" })
+        let forced = r.stderr.split(separator: ";").first { $0.contains("had one word selected") }
+        let count = Int(forced?.split(separator: " ").first ?? "") ?? 0
+        #expect(count > 100 && count < 200, "\(r.stderr)")
+        #expect(r.stderr.contains("(1 with fewer than 2 words passed over)"))
+    }
+
     @Test("joint and next modes")
     func otherModes() throws {
         let doc = #"{"id":7,"text":"one two three four five six"}"#

@@ -143,6 +143,27 @@ import Testing
         #expect(missingModel.status == 74)
     }
 
+    @Test("an absurd learning rate: the guard backs it off, says so, and the model still learns", arguments: ["ova", "softmax"])
+    func divergenceGuard(loss: String) throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let r = try shell("""
+            fx-pair \(sections) --holdout 0.2 --seed 1 > pairs.jsonl
+            grep '"split":"train"' pairs.jsonl | fx-train -o m.fxm --loss \(loss) --lr 500 --epochs 10 --threads 1
+            grep '"split":"test"' pairs.jsonl | fx-eval -m m.fxm --predict | grep -o '"prediction":"[^"]*"' | sort -u | wc -l
+            grep '"split":"test"' pairs.jsonl | fx-eval -m m.fxm
+            """, in: s.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        let backOffs = r.stderr.split(separator: "\n").filter { $0.contains("training diverged in epoch") }
+        #expect(backOffs.count >= 5, "\(r.stderr)")
+        #expect(backOffs.first?.contains("learning rate 500.0 -> 250.0") == true)
+        #expect(Int(r.lines[0].trimmingCharacters(in: .whitespaces)) ?? 0 >= 5, "predicted labels: \(r.lines[0])")
+        #expect(accuracy(Run(stdout: r.lines[1], stderr: "", status: 0)) > 0.6)
+        let meta = try safetensorsHeader(s.path("m.fxm")).metadata
+        let training = try JSONSerialization.jsonObject(with: Data((meta["training"] as! String).utf8)) as! [String: Any]
+        #expect((training["lr_after_back_offs"] as! Double) < 20)
+    }
+
     @Test("fx-eval --predict annotates records; --format table is for people; a closed pipe is quiet")
     func predict() throws {
         let s = try Scratch()

@@ -138,12 +138,13 @@ public struct ClusterJob {
         if let savePath { try fitted.save(savePath) }
     }
 
-    /// Assigns each record of the inputs, as it is read, to its nearest centroid.
+    /// Assigns each record of the inputs, as it is read, to its nearest centroid (on `threads` threads, in input order).
     private func assignStreaming(_ fitted: ClusterModel, _ files: [String], _ tool: ToolRun) throws {
         let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms, stopWords: stopWords).joined(separator: " ") }
-        try tool.inputs.forEachRecord(files) { record, _ in
+        let pipeline = OrderedParallel(threads: threads, output: tool.output, policy: tool.policy) { $0 }
+        try pipeline.forEachRecord(tool.inputs, files) { out, record in
             let (c, sim) = fitted.assign(try text(record))
-            try write(record, cluster: c, topic: topics[c], similarity: sim, tool.output)
+            try write(record, cluster: c, topic: topics[c], similarity: sim, out)
         }
     }
 

@@ -54,6 +54,18 @@ public struct TextFieldOptions: ParsableArguments {
     public init() {}
 }
 
+/// How many threads the per-record work of a streaming tool runs on.
+public struct ThreadOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Threads for the per-record work (default: all cores); records are written in input order, the same bytes with any number.", valueName: "n"))
+    public var threads = processorCount
+
+    public init() {}
+
+    public func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be at least 1.") }
+    }
+}
+
 /// The cores of this machine: the default for every --threads.
 public let processorCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 

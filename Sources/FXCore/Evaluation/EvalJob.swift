@@ -11,6 +11,8 @@ public struct EvalJob {
     public var table = false
     public var inputField = "input"
     public var targetField = "target"
+    /// Threads for --predict (records written in input order).
+    public var threads = 1
 
     public init() {}
 
@@ -24,28 +26,36 @@ public struct EvalJob {
             let threshold = self.threshold ?? (model.multiLabel ? 0.5 : nil)
             let k = max(self.k, 1)
             var metrics = ClassificationMetrics(k: k)
-            var scratch: [UInt8] = []
-            try tool.inputs.forEachRecord(files) { record, _ in
+            let want = max(k, threshold == nil ? 1 : model.labels.count)
+            /// The input's labels, best first.
+            func rank(_ record: Record, _ scratch: inout [UInt8]) throws -> [(label: Int, score: Float)] {
                 guard let i = record.index(of: inputField) else { throw FXError.data("no field '\(inputField)'") }
                 guard let text = record.withStringBytes(at: i, scratch: &scratch, { String(decoding: $0, as: UTF8.self) }) else {
                     throw FXError.data("field '\(inputField)' is \(record.value(at: i).typeName), not a string")
                 }
-                let want = max(k, threshold == nil ? 1 : model.labels.count)
-                let ranked = model.predict(features: model.features(of: text), k: want)
-                if predict {
-                    var out = record
+                return model.predict(features: model.features(of: text), k: want)
+            }
+            if predict {
+                final class Worker { let output: Output; var scratch: [UInt8] = []; init(_ o: Output) { output = o } }
+                let pipeline = OrderedParallel(threads: threads, output: tool.output, policy: tool.policy, make: Worker.init)
+                try pipeline.forEachRecord(tool.inputs, files) { worker, record in
+                    let ranked = try rank(record, &worker.scratch)
                     if let best = ranked.first {
-                        out.set("prediction", .string(model.labels[best.label]))
-                        out.set("score", JSONValue(Double(rounded(Double(best.score)))))
+                        record.set("prediction", .string(model.labels[best.label]))
+                        record.set("score", JSONValue(Double(rounded(Double(best.score)))))
                     }
                     if k > 1 {
-                        out.set("top", .array(ranked.prefix(k).map {
+                        record.set("top", .array(ranked.prefix(k).map {
                             .object([JSONMember("label", .string(model.labels[$0.label])), JSONMember("score", JSONValue(rounded(Double($0.score))))])
                         }))
                     }
-                    try tool.output.write(out)
-                    return
+                    try worker.output.write(record)
                 }
+                return
+            }
+            var scratch: [UInt8] = []
+            try tool.inputs.forEachRecord(files) { record, _ in
+                let ranked = try rank(record, &scratch)
                 guard let t = record.index(of: targetField) else { throw FXError.data("no field '\(targetField)' to score against (--predict annotates records without one)") }
                 let gold: [String]
                 switch record.value(at: t) {
@@ -64,7 +74,7 @@ public struct EvalJob {
                 if predicted.isEmpty, let first = names.first, !model.multiLabel { predicted = [first] }
                 metrics.add(gold: gold, predicted: predicted, ranked: names, known: { model.labelIndex[$0] != nil })
             }
-            if !predict { try writeReport(metrics.report, tool.output) }
+            try writeReport(metrics.report, tool.output)
         }
     }
 

@@ -5,6 +5,8 @@ public struct TrainJob {
     /// sampling beyond (its embeddings transfer best to fine-tuning).
     public var loss: Loss?
     public var trainer = Trainer()
+    /// The starting learning rate; nil: `Trainer.defaultRate` for the model.
+    public var lr: Double?
     public var minCount = 1
     public var inputField = "input"
     public var targetField = "target"
@@ -56,6 +58,7 @@ public struct TrainJob {
                 valid = FeaturizedData(validData, model: model)
             }
             var trainer = self.trainer
+            trainer.lr = lr ?? Trainer.defaultRate(model, negatives: trainer.negatives)
             trainer.progress = trainer.progress && !tool.quiet
             trainer.note = { printError("\(tool.name): \($0)") }
             let report = trainer.train(model, on: train, valid: valid)
@@ -66,7 +69,7 @@ public struct TrainJob {
                 JSONMember("min_count", JSONValue(minCount)), JSONMember("base", basePath.map { .string($0) } ?? .null),
             ])
             if let path = exportVectorsPath { try model.exportVectors(path) }
-            var line = "\(data.count) examples, \(model.words.count) words, \(model.labels.count) labels, loss \(loss.rawValue); "
+            var line = "\(data.count) examples, \(model.words.count) words, \(model.labels.count) labels, loss \(loss.rawValue), lr \(Float(trainer.lr)); "
             line += "\(report.epochsRun) epochs in \(String(format1: report.seconds)) s, final loss \(Float(report.finalLoss))"
             if !report.validAccuracy.isEmpty {
                 line += "; valid accuracy by epoch \(report.validAccuracy.map { String(format1: $0 * 100) }.joined(separator: " ")), kept epoch \(report.bestEpoch)"

@@ -137,10 +137,26 @@ public struct Trainer {
     public var patience: Int?
     /// Progress on stderr (percent, words/sec/thread, lr, loss, ETA), like fastText.
     public var progress = false
+    /// The input rows' learning rate relative to the output layer's.
+    public var inputScale: Float = getenv("FX_INPUT_SCALE").map { Float(String(cString: $0)) ?? 1 } ?? 1
     /// Where the divergence guard says what it did (a line on stderr).
     public var note: (String) -> Void = { _ in }
 
     public init() {}
+
+    /// The default starting learning rate: min(1, 3.5 / sqrt(n)), n the output rows each example updates (its
+    /// labels for ova and softmax, 1 + negatives for ns, the mean tree depth for hs). The gradient that reaches
+    /// the input rows sums over those outputs, so a rate that suits 6 labels diverges or lands badly with 50;
+    /// chosen on the validation splits of five datasets with 13 to 50 labels (bench/README.md).
+    public static func defaultRate(_ model: TextModel, negatives: Int) -> Double {
+        let outputs: Double
+        switch model.loss {
+        case .ova, .softmax: outputs = Double(model.labels.count)
+        case .ns: outputs = Double(1 + negatives)
+        case .hs: outputs = log2(Double(max(model.labels.count, 2)))
+        }
+        return min(1, 3.5 / outputs.squareRoot())
+    }
 
     /// What training reports.
     public struct Report {
@@ -173,7 +189,8 @@ public struct Trainer {
         let dim = model.dim
         let loss = model.loss
         var lastPrint = start
-        var guardState = DivergenceGuard(lr: lr, segment: max(200, n / threads / 10))
+        var guardState = DivergenceGuard(lr: lr, segment: max(100, n / threads / 10), initialLoss: initialLoss(model, data))
+        var lastSegment = 0.0
 
         var epoch = 0
         while epoch < epochs {
@@ -214,11 +231,12 @@ public struct Trainer {
                                         losses[t * 16] += value
                                         segmentLoss += value
                                         segmentSteps += 1
-                                        if !value.isFinite { stop.pointee = true }
+                                        if !value.isFinite { lastSegment = .nan; stop.pointee = true }
                                     }
                                     counters[t * 16] += 1
                                     if t == 0 && segmentSteps == guardState.segment {
-                                        if guardState.diverges(segmentLoss / Double(segmentSteps)) { stop.pointee = true }
+                                        lastSegment = segmentLoss / Double(segmentSteps)
+                                        if guardState.diverges(lastSegment) { stop.pointee = true }
                                         segmentLoss = 0
                                         segmentSteps = 0
                                     }
@@ -244,11 +262,11 @@ public struct Trainer {
             var epochLoss = 0.0, epochSteps = 0
             for t in 0..<threads { epochLoss += losses[t * 16]; epochSteps += counters[t * 16] - before.steps[t] }
             epochLoss /= Double(max(epochSteps, 1))
-            if diverged || !epochLoss.isFinite || !model.isFinite {
+            if diverged || guardState.diverges(epochLoss) || !model.isFinite {
                 model.input = before.input
                 model.output = before.output
                 for t in 0..<threads { counters[t * 16] = before.steps[t] }
-                if let line = guardState.backOff(epoch: epoch + 1) {
+                if let line = guardState.backOff(epoch: epoch + 1, loss: diverged ? lastSegment : epochLoss) {
                     if progress { printError("") }
                     note(line)
                     report.backOffs += 1
@@ -281,6 +299,35 @@ public struct Trainer {
         report.lr = guardState.lr
         report.seconds = monotonicSeconds() - start
         return report
+    }
+
+    /// The mean loss of the model as it is, on up to 200 examples (steps at learning rate 0 change nothing).
+    private func initialLoss(_ model: TextModel, _ data: FeaturizedData) -> Double {
+        let dim = model.dim
+        let hidden = UnsafeMutablePointer<Float>.allocate(capacity: dim)
+        let grad = UnsafeMutablePointer<Float>.allocate(capacity: dim)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(model.labels.count, 1))
+        defer { hidden.deallocate(); grad.deallocate(); scores.deallocate() }
+        var rng = SplitMix64(seed: seed)
+        var total = 0.0, count = 0
+        model.input.withUnsafeMutableBufferPointer { input in
+            model.output.withUnsafeMutableBufferPointer { output in
+                model.weights.withUnsafeBufferPointer { weights in
+                    data.features.withUnsafeBufferPointer { features in
+                        data.labels.withUnsafeBufferPointer { labels in
+                            for e in 0..<min(data.count, 200) {
+                                let f = UnsafeBufferPointer(rebasing: features[data.featureRange(e)])
+                                let l = UnsafeBufferPointer(rebasing: labels[data.labelRange(e)])
+                                guard !f.isEmpty && !l.isEmpty else { continue }
+                                total += Double(step(model, model.loss, f, l, 0, input.baseAddress!, output.baseAddress!, hidden, grad, scores, weights.baseAddress!, &rng))
+                                count += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return count > 0 ? total / Double(count) : .infinity
     }
 
     /// One SGD step on one example; returns its loss.
@@ -341,7 +388,8 @@ public struct Trainer {
             let path = model.paths[target], code = model.codes[target]
             for (node, branch) in zip(path, code) { lossValue += binary(Int(node), branch) }
         }
-        for k in 0..<dim { grad[k] *= inv }
+        let scale = inv * inputScale
+        for k in 0..<dim { grad[k] *= scale }
         for f in features {
             let row = input + Int(f) * dim
             let w = weights[Int(f)]
@@ -376,34 +424,44 @@ public struct Trainer {
 }
 
 /// Watches the training loss and backs the learning rate off when it diverges. The loss is averaged over
-/// segments of `segment` steps (a tenth of an epoch per thread); a segment whose mean is not finite, or is more
-/// than `tolerance` times the lowest seen so far and above `floor` times the first, means divergence: the epoch is run again from its start at half
-/// the learning rate, at most `maxBackOffs` times.
+/// segments of `segment` steps (a tenth of an epoch per thread) and over each epoch. Training has diverged when
+/// that mean is not finite, or has climbed above `tolerance` x `reference` (the loss of the model as training
+/// began, lowered to the first segment's mean once that is known) and above `floor` nats per example. The epoch is then run
+/// again from its start at half the learning rate, at most `maxBackOffs` times. Noise in a loss that has fallen
+/// far (small data, a late epoch, a model that starts from a trained one) stays below those levels.
 struct DivergenceGuard {
     var lr: Double
     let segment: Int
-    var lowest = Double.infinity
-    /// The first segment's mean: noise in a loss that has fallen below a tenth of it is not divergence.
-    var first: Double?
+    var reference: Double
+    var segments = 0
     var backOffs = 0
-    static let tolerance = 2.0, floor = 0.1, maxBackOffs = 12
+    static let maxBackOffs = 12, floor = 1.0
+    let tolerance = 1.5
+
+    /// The highest mean loss that is not divergence.
+    var limit: Double { max(tolerance * reference, Self.floor) }
+
+    init(lr: Double, segment: Int, initialLoss: Double) {
+        self.lr = lr
+        self.segment = segment
+        reference = initialLoss.isFinite ? initialLoss : .infinity
+    }
 
     mutating func diverges(_ meanLoss: Double) -> Bool {
-        guard meanLoss.isFinite else { return true }
-        if first == nil { first = meanLoss }
-        if meanLoss > Self.tolerance * lowest && meanLoss > first! * Self.floor { return true }
-        lowest = min(lowest, meanLoss)
+        guard meanLoss.isFinite, meanLoss <= limit else { return true }
+        if segments == 0 { reference = min(reference, meanLoss) }
+        segments += 1
         return false
     }
 
     /// Halves the learning rate and says so, or nil when it was halved too often already.
-    mutating func backOff(epoch: Int) -> String? {
+    mutating func backOff(epoch: Int, loss: Double) -> String? {
         guard backOffs < Self.maxBackOffs else { return nil }
         backOffs += 1
         let old = lr
         lr /= 2
-        return "training diverged in epoch \(epoch) (loss rose above \(Float(Self.tolerance)) x its lowest \(Float(lowest))): "
-            + "learning rate \(Float(old)) -> \(Float(lr)), epoch \(epoch) again from its start"
+        let why = loss.isFinite ? "loss \(Float(loss)), over \(Float(limit)), 1.5 x where it started" : "loss not finite"
+        return "training diverged in epoch \(epoch) (\(why)): learning rate \(Float(old)) -> \(Float(lr)), epoch \(epoch) again from its start"
     }
 }
 

@@ -46,6 +46,16 @@ public final class Masker {
         public var masked = 0
         public var randomized = 0
         public var kept = 0
+        /// Pieces in which no word was drawn at the rate, so one was selected anyway.
+        public var forced = 0
+
+        /// Two workers' counts together.
+        static func + (a: Stats, b: Stats) -> Stats {
+            Stats(documents: a.documents + b.documents, shortDocuments: a.shortDocuments + b.shortDocuments,
+                  examples: a.examples + b.examples, words: a.words + b.words, selected: a.selected + b.selected,
+                  masked: a.masked + b.masked, randomized: a.randomized + b.randomized, kept: a.kept + b.kept,
+                  forced: a.forced + b.forced)
+        }
     }
 
     private let settings: Settings
@@ -142,12 +152,17 @@ public final class Masker {
         for i in 0..<text.count where settings.maskPunctuation || text.isWord[i] { candidates.append(i) }
         let n = candidates.count
         stats.words += n
-        // round(rate × n) up or down at random, so the expected share is exactly the rate; one word always stays.
+        // round(rate × n) up or down at random, so the expected share is exactly the rate; one word always stays,
+        // and one is always selected (a document of two words or more never drops out of the output).
         let exact = settings.rate * Double(n)
         var k = Int(exact)
         if Double.random(in: 0..<1, using: &rng) < exact - Double(k) { k += 1 }
         k = min(k, n - 1)
-        guard k > 0 else { return }
+        guard n >= 2 else { return }
+        if k == 0 {
+            k = 1
+            stats.forced += 1
+        }
         for i in 0..<k { candidates.swapAt(i, i + Int.random(in: 0..<(n - i), using: &rng)) }
         var chosen = Array(candidates[0..<k])
         chosen.sort()
@@ -308,15 +323,24 @@ public final class Masker {
         stats.words += n
     }
 
+    /// Masks every document of `files` on `threads` threads, writing the examples in input order (the same bytes
+    /// with any number of threads), and returns the summary line.
+    public static func run(_ settings: Settings, _ tool: ToolRun, files: [String], threads: Int) throws -> String {
+        let pipeline = OrderedParallel(threads: threads, output: tool.output, policy: tool.policy) { Masker(settings, output: $0) }
+        try pipeline.forEachRecord(tool.inputs, files) { masker, record in try masker.mask(record) }
+        return pipeline.workers[0].summary(pipeline.workers.map(\.stats).reduce(Stats(), +))
+    }
+
     /// One line for stderr.
-    public func summary() -> String {
-        let s = stats
+    public func summary(_ total: Stats? = nil) -> String {
+        let s = total ?? stats
         var line = "\(s.documents) documents -> \(s.examples) examples"
         if s.shortDocuments > 0 { line += " (\(s.shortDocuments) with fewer than \(settings.minWords) words passed over)" }
         func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "0.0%" : String(format1: 100 * Double(a) / Double(b)) + "%" }
         switch settings.mode {
         case .token:
             line += "; selected \(s.selected) of \(s.words) words (\(pct(s.selected, s.words))): \(pct(s.masked, s.selected)) \(settings.maskToken), \(pct(s.randomized, s.selected)) random, \(pct(s.kept, s.selected)) unchanged"
+            if s.forced > 0 { line += "; \(s.forced) piece\(s.forced == 1 ? "" : "s") had one word selected although none was drawn at the rate" }
         case .span:
             line += "; \(s.selected) of \(s.words) tokens in spans (\(pct(s.selected, s.words)))"
         case .next:

@@ -12,11 +12,17 @@ public struct PairingJob {
 
     public init() {}
 
+    /// Threads for the per-item work; pairs are written in input order. `--dedupe`, `--stats` and parallel text
+    /// carry state from one item to the next, and run on one.
+    public var threads = 1
+
     public func run(_ tool: ToolRun, files: [String]) throws {
-        let writer = PairWriter(self.writer, output: tool.output)
         var parallelText = parallel.map { ParallelText(source: $0.source, target: $0.target) }
+        let threads = self.writer.dedupe || self.writer.stats || parallel != nil ? 1 : self.threads
+        let pipeline = OrderedParallel(threads: threads, output: tool.output, policy: tool.policy) { PairWriter(self.writer, output: $0) }
+        let writer = pipeline.workers[0]
         try tool.run {
-            try tool.inputs.forEach(files) { item, place in
+            try pipeline.forEach(tool.inputs, files) { writer, item, place in
                 switch item {
                 case .record(let record):
                     try writer.write(source.pair(fromRecord: record))

@@ -20,8 +20,22 @@ public final class Output {
         self.fd = fd
         self.name = name
         self.capacity = capacity
-        buffer.reserveCapacity(capacity + 4096)
+        if fd >= 0 { buffer.reserveCapacity(capacity + 4096) }
     }
+
+    /// A sink that keeps everything written to it in memory until `discardPending()` (a worker's share of the output).
+    public static func memory() -> Output { Output(fd: -1, name: "<memory>", capacity: Int.max) }
+
+    /// Bytes written and not yet flushed.
+    public var pending: Int { buffer.count }
+
+    /// Copies the pending bytes `range` to `other`.
+    public func copyPending(_ range: Range<Int>, to other: Output) throws {
+        try buffer.withUnsafeBufferPointer { try other.write(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// Drops the pending bytes, keeping the buffer's capacity.
+    public func discardPending() { buffer.removeAll(keepingCapacity: true) }
 
     /// Appends bytes, flushing when the buffer is full.
     @inline(__always)
@@ -47,6 +61,7 @@ public final class Output {
     }
 
     public func flush() throws {
+        guard fd >= 0 else { return }
         var offset = 0
         defer {
             if offset > 0 && offset < buffer.count { buffer.removeFirst(offset) } else if offset >= buffer.count { buffer.removeAll(keepingCapacity: true) }

@@ -73,6 +73,8 @@ public struct Record {
     }
 
     public var count: Int { fields.count }
+    /// The size of the record's JSON text.
+    public var byteCount: Int { storage.count }
 
     // MARK: Looking up
 
