@@ -8,4 +8,7 @@ command -v jq >/dev/null 2>&1 || need="$need jq"
 [ -x /usr/bin/time ] || need="$need time"
 if [ -n "$need" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null; fi
 [ -f bench/data/train.jsonl ] || python3 bench/debian-data.py bench
+[ -f bench/data/sets/synopses/train.jsonl ] || python3 bench/debian-data.py datasets
 for b in bench/pair.sh bench/mask.sh bench/train.sh bench/cluster.sh; do sh "$b"; done
+python3 bench/datasets.py test
+python3 bench/datasets.py base

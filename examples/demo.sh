@@ -38,10 +38,15 @@ grep '"split":"train"' "$out/pairs.jsonl" | fx-train -o "$out/sections.fxm" --se
 grep '"split":"test"' "$out/pairs.jsonl" | fx-eval -m "$out/sections.fxm" --format table | head -8
 
 echo
-echo "== Self-supervised base, then fine-tuning on the labeled pairs"
-fx-mask examples/corpus.jsonl.gz --seed 1 -q | fx-train -o "$out/base.fxm" --epochs 3 --seed 1
-grep '"split":"train"' "$out/pairs.jsonl" | fx-train --base "$out/base.fxm" -o "$out/tuned.fxm" --seed 1
-grep '"split":"test"' "$out/pairs.jsonl" | fx-eval -m "$out/tuned.fxm" --format table | head -2
+echo "== Self-supervised base from 10,000 unlabeled descriptions, then fine-tuning with few labels (5 per section)"
+fx-mask examples/corpus.jsonl.gz --seed 1 -q | fx-train -o "$out/base.fxm" --epochs 10 --seed 1
+grep '"split":"train"' "$out/pairs.jsonl" | awk 'NR % 20 == 0' > "$out/few.jsonl"
+fx-train "$out/few.jsonl" -o "$out/scratch.fxm" --seed 1 -q
+fx-train "$out/few.jsonl" --base "$out/base.fxm" -o "$out/tuned.fxm" --seed 1
+accuracy() { grep '"split":"test"' "$out/pairs.jsonl" | fx-eval -m "$1" | sed 's/.*"accuracy":\([0-9.]*\).*/\1/'; }
+scratch=$(accuracy "$out/scratch.fxm") tuned=$(accuracy "$out/tuned.fxm")
+echo "$(wc -l < "$out/few.jsonl") labeled pairs: accuracy $scratch from scratch, $tuned fine-tuned from the base" \
+    "($(awk -v a="$scratch" -v b="$tuned" 'BEGIN { printf "%+.1f", (b - a) * 100 }') points)"
 echo "-- the model applied to new records:"
 fx-eval -m "$out/sections.fxm" --predict --k 2 --input-field text examples/descriptions.jsonl | head -1 | cut -c1-300
 

@@ -15,7 +15,11 @@ struct FxTrain: ParsableCommand {
         embeddings of the input's words (fx's tokenizer, lowercased unless --case-sensitive), of its word \
         n-grams up to --word-ngrams and of character n-grams --minn..--maxn, hashed into --buckets, and feeds \
         them to a linear output layer. SGD with a learning rate decaying linearly to 0 over all epochs; \
-        --threads trains Hogwild, --threads 1 is bit-for-bit reproducible with --seed.
+        --threads trains Hogwild, --threads 1 is bit-for-bit reproducible with --seed. The default rate \
+        follows the outputs each example updates (--lr). A divergence guard measures the loss every tenth of \
+        an epoch: when it is not finite, or above 1.5 times the loss training started from (and above 1 nat \
+        per example), the epoch is run again from its start at half the learning rate, and a line on stderr \
+        says so.
 
         Losses: ova (one-vs-all binary logistics: the default up to 200 labels, where it beat softmax on \
         validation, and for multi-label targets, i.e. arrays), ns (negative sampling, the default beyond, e.g. \

@@ -144,7 +144,8 @@ public final class TextModel {
         for w in newWords where wordIndex[w] == nil { allWords.append(w) }
         let counts = newLabels.map { newCounts[$0] ?? 0 }
         let model = TextModel(settings: settings, loss: newLoss, words: allWords, labels: newLabels, labelCounts: counts, seed: seed)
-        model.input.replaceSubrange(0..<input.count, with: input)
+        let scale = startingScale
+        model.input.replaceSubrange(0..<input.count, with: input.map { $0 * scale })
         model.weights.replaceSubrange(0..<weights.count, with: weights)
         if newLoss == loss && loss != .hs {
             for (j, label) in newLabels.enumerated() {
@@ -153,6 +154,22 @@ public final class TextModel {
             }
         }
         return model
+    }
+
+    /// The factor that brings this model's word rows to the mean norm of a new model's random rows (uniform in
+    /// ±1/dim: sqrt(dim / 3) / dim), keeping their directions: fine-tuning starts every row, from the base or
+    /// new, at the length training from scratch starts at. A self-supervised base's rows are 2 to 5 times longer,
+    /// and at that length they let fine-tuning fit less well (bench/README.md: up to 2.4 points on validation).
+    var startingScale: Float {
+        let d = dim
+        let total = input.withUnsafeBufferPointer { rows in
+            (settings.buckets..<inputRows).reduce(0.0) { sum, r in
+                let row = rows.baseAddress! + r * d
+                return sum + Double(dot(row, row, d)).squareRoot()
+            }
+        }
+        let mean = total / Double(max(inputRows - settings.buckets, 1))
+        return mean > 0 ? Float((Double(d) / 3).squareRoot() / Double(d) / mean) : 1
     }
 
     /// Replaces the rows of words found in `vectors` (a `.vec` file's words and values).
@@ -165,16 +182,6 @@ public final class TextModel {
             n += 1
         }
         return n
-    }
-
-    /// Whether every weight is a finite number (training has not blown up).
-    var isFinite: Bool {
-        input.withUnsafeBufferPointer { i in output.withUnsafeBufferPointer { o in
-            var sum: Float = 0
-            for x in i { sum += x * 0 }
-            for x in o { sum += x * 0 }
-            return sum == 0
-        } }
     }
 
     // MARK: Features
@@ -213,6 +220,7 @@ public final class TextModel {
                 for k in 0..<d { h[k] += w * row[k] }
             }
         }
+        guard total > 0 else { return }
         let scale = 1 / total
         for k in 0..<d { h[k] *= scale }
     }

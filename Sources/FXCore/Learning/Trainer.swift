@@ -137,8 +137,6 @@ public struct Trainer {
     public var patience: Int?
     /// Progress on stderr (percent, words/sec/thread, lr, loss, ETA), like fastText.
     public var progress = false
-    /// The input rows' learning rate relative to the output layer's.
-    public var inputScale: Float = getenv("FX_INPUT_SCALE").map { Float(String(cString: $0)) ?? 1 } ?? 1
     /// Where the divergence guard says what it did (a line on stderr).
     public var note: (String) -> Void = { _ in }
 
@@ -189,6 +187,8 @@ public struct Trainer {
         let dim = model.dim
         let loss = model.loss
         var lastPrint = start
+        var savedInput = [Float](repeating: 0, count: model.input.count)
+        var savedOutput = [Float](repeating: 0, count: model.output.count)
         var guardState = DivergenceGuard(lr: lr, segment: max(100, n / threads / 10), initialLoss: initialLoss(model, data))
         var lastSegment = 0.0
 
@@ -196,8 +196,10 @@ public struct Trainer {
         while epoch < epochs {
             var shuffler = SplitMix64(seed: StableHash.mix(seed &+ UInt64(epoch)))
             order.shuffle(using: &shuffler)
-            // The epoch's starting point, to return to if it diverges (copied only when training writes to it).
-            let before = (input: model.input, output: model.output, steps: (0..<threads).map { counters[$0 * 16] })
+            // The epoch's starting point, to return to if it diverges: copied into buffers allocated once.
+            savedInput.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: model.input) }
+            savedOutput.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: model.output) }
+            let stepsBefore = (0..<threads).map { counters[$0 * 16] }
             for t in 0..<threads { losses[t * 16] = 0 }
             let peak = guardState.lr
             let diverged = model.input.withUnsafeMutableBufferPointer { inputBuffer in
@@ -246,7 +248,7 @@ public struct Trainer {
                                             lastPrint = now
                                             self.printProgress(done: done, total: totalSteps, tokensPerExample: Double(data.tokens) / Double(n),
                                                                threads: threads, elapsed: now - start, lr: Double(rate),
-                                                               loss: losses[0] / Double(max(counters[0] - before.steps[0], 1)))
+                                                               loss: losses[0] / Double(max(counters[0] - stepsBefore[0], 1)))
                                         }
                                     }
                                     i += threads
@@ -260,12 +262,12 @@ public struct Trainer {
                 }
             }
             var epochLoss = 0.0, epochSteps = 0
-            for t in 0..<threads { epochLoss += losses[t * 16]; epochSteps += counters[t * 16] - before.steps[t] }
+            for t in 0..<threads { epochLoss += losses[t * 16]; epochSteps += counters[t * 16] - stepsBefore[t] }
             epochLoss /= Double(max(epochSteps, 1))
-            if diverged || guardState.diverges(epochLoss) || !model.isFinite {
-                model.input = before.input
-                model.output = before.output
-                for t in 0..<threads { counters[t * 16] = before.steps[t] }
+            if diverged || guardState.diverges(epochLoss) {
+                model.input.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: savedInput) }
+                model.output.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: savedOutput) }
+                for t in 0..<threads { counters[t * 16] = stepsBefore[t] }
                 if let line = guardState.backOff(epoch: epoch + 1, loss: diverged ? lastSegment : epochLoss) {
                     if progress { printError("") }
                     note(line)
@@ -388,8 +390,7 @@ public struct Trainer {
             let path = model.paths[target], code = model.codes[target]
             for (node, branch) in zip(path, code) { lossValue += binary(Int(node), branch) }
         }
-        let scale = inv * inputScale
-        for k in 0..<dim { grad[k] *= scale }
+        for k in 0..<dim { grad[k] *= inv }
         for f in features {
             let row = input + Int(f) * dim
             let w = weights[Int(f)]

@@ -132,7 +132,7 @@ func smallModel() throws -> (TextModel, TrainingData) {
         _ = try ClusterModel(tensors: clusters, metadata: ["format": "fx-clusters", "terms": #"["a","b"]"#], name: "m.fxm", stopWords: [])
     }
 
-    @Test("fine-tuning keeps the base's words, adds new ones, and reuses the output rows of labels it knows")
+    @Test("fine-tuning keeps the base's words (rescaled to a new model's length), adds new ones, and reuses the output rows of labels it knows")
     func extend() throws {
         let settings = FeatureSettings()
         let base = TextModel(settings: settings, loss: .softmax, words: ["a", "b"], labels: ["x", "y"], labelCounts: [1, 1], seed: 3)
@@ -142,7 +142,13 @@ func smallModel() throws -> (TextModel, TrainingData) {
         #expect(tuned.words == ["a", "b", "c"])
         #expect(tuned.labels == ["z", "y"])
         #expect(tuned.output[0] == 0 && tuned.output[settings.dim] == 0.5)
-        #expect(Array(tuned.input[0..<base.input.count]) == base.input)
+        // The base's rows keep their directions at the length a new model's random rows start at.
+        let scale = base.startingScale
+        let kept = tuned.input[0..<base.input.count].elementsEqual(base.input.map { $0 * scale })
+        #expect(kept)
+        let words = (settings.buckets..<base.inputRows).map { r in (0..<settings.dim).reduce(Float(0)) { $0 + tuned.input[r * settings.dim + $1] * tuned.input[r * settings.dim + $1] }.squareRoot() }
+        let expected = Float((Double(settings.dim) / 3).squareRoot() / Double(settings.dim))
+        #expect(abs(words.reduce(0, +) / Float(words.count) - expected) < expected * 0.001)
     }
 
     @Test("free-text targets are recognised")
