@@ -9,12 +9,12 @@ RELEASE := .build/release
 
 all: build
 
-# libarchive-dev (and pkg-config, which SwiftPM asks for it) from Debian's registry, when missing; GNU time for
+# libarchive-dev and libopenblas-dev (and pkg-config, which SwiftPM asks for them) from Debian's registry, when missing; GNU time for
 # the tests that measure peak memory.
 setup:
-	@if ! dpkg -s libarchive-dev >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; then \
-		echo "installing libarchive-dev"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libarchive-dev pkg-config time >/dev/null; \
+	@if ! dpkg -s libarchive-dev >/dev/null 2>&1 || ! dpkg -s libopenblas-dev >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; then \
+		echo "installing libarchive-dev and libopenblas-dev"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libarchive-dev libopenblas-dev pkg-config time >/dev/null; \
 	fi
 
 build: setup
@@ -58,7 +58,7 @@ clean:
 # Fuzz/FuzzInputs.swift (the input layer) and Fuzz/FuzzTools.swift (tables, parallel text, masking, model files).
 # New inputs land in Fuzz/corpus/{inputs,tools} (seeded by Fuzz/seeds.sh), crashes in Fuzz/crash-*.
 FUZZ_SECONDS ?= 60
-FUZZ_CORE = $(filter-out %/Options.swift %/ToolRunner.swift %Job.swift,$(wildcard Sources/FXCore/*/*.swift))
+FUZZ_CORE = $(filter-out %/Options.swift %/ToolRunner.swift %Job.swift Sources/FXCore/Transformer/%,$(wildcard Sources/FXCore/*/*.swift))
 fuzz: build
 	mkdir -p .build/fuzz
 	for h in inputs tools; do \

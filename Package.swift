@@ -22,10 +22,16 @@ let package = Package(
             pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
         .target(
             name: "FXCore",
             dependencies: [
                 "CArchive",
+                "COpenBLAS",
                 argumentParser,
             ]
         ),

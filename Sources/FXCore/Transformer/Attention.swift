@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Multi-head attention over packed sequences: the rows of the query matrix are the tokens of several sequences
+/// one after another (no padding), `queryLengths` says how many belong to each, and the keys and values come
+/// from `context` cut the same way by `keyLengths` (self-attention: the queries' own rows). The projections are
+/// single products over every token; the scores are products per sequence and head. `causal` lets a query see
+/// only keys at or before its own position (a decoder's self-attention).
+public final class MultiHeadAttention {
+    public let query: Linear, key: Linear, value: Linear, output: Linear
+    public let heads: Int
+    public let causal: Bool
+    private let width: Int
+
+    // What backward needs.
+    private var q = Matrix(rows: 0, cols: 0), k = Matrix(rows: 0, cols: 0), v = Matrix(rows: 0, cols: 0)
+    private var probabilities: [Matrix] = []  // per sequence and head, (query length x key length)
+    private var queryLengths: [Int] = [], keyLengths: [Int] = []
+    private var selfAttention = true
+
+    public init(_ name: String, width: Int, heads: Int, causal: Bool = false, _ rng: inout SplitMix64) {
+        precondition(width % heads == 0, "width \(width) is not a multiple of \(heads) heads")
+        self.width = width
+        self.heads = heads
+        self.causal = causal
+        query = Linear(name + ".query", inputs: width, outputs: width, &rng)
+        key = Linear(name + ".key", inputs: width, outputs: width, &rng)
+        value = Linear(name + ".value", inputs: width, outputs: width, &rng)
+        output = Linear(name + ".output", inputs: width, outputs: width, &rng)
+    }
+
+    public var parameters: [Parameter] { [query, key, value, output].flatMap(\.parameters) }
+
+    /// Self-attention (`context` nil) or cross-attention over `context`.
+    public func forward(_ x: Matrix, lengths: [Int], context: Matrix? = nil, contextLengths: [Int]? = nil) -> Matrix {
+        selfAttention = context == nil
+        queryLengths = lengths
+        keyLengths = contextLengths ?? lengths
+        precondition(lengths.reduce(0, +) == x.rows && keyLengths.count == lengths.count)
+        q = query.forward(x)
+        k = key.forward(context ?? x)
+        v = value.forward(context ?? x)
+        let dh = width / heads
+        let scale = 1 / Float(dh).squareRoot()
+        var mixed = Matrix(rows: x.rows, cols: width)
+        probabilities = []
+        var qStart = 0, kStart = 0
+        for (s, tq) in lengths.enumerated() {
+            let tk = keyLengths[s]
+            for h in 0..<heads {
+                let qh = slice(q, qStart, tq, h * dh, dh), kh = slice(k, kStart, tk, h * dh, dh), vh = slice(v, kStart, tk, h * dh, dh)
+                var scores = Matrix(rows: tq, cols: tk)
+                gemm(qh, kh, transposeB: true, into: &scores, alpha: scale)
+                softmaxRows(&scores, causalOffset: causal ? 0 : nil)
+                var oh = Matrix(rows: tq, cols: dh)
+                gemm(scores, vh, into: &oh)
+                place(oh, into: &mixed, qStart, h * dh)
+                probabilities.append(scores)
+            }
+            qStart += tq
+            kStart += tk
+        }
+        return output.forward(mixed)
+    }
+
+    /// The gradient for the queries' input, and for the context (nil for self-attention, where it is included
+    /// in the first).
+    public func backward(_ dy: Matrix) -> (input: Matrix, context: Matrix?) {
+        let dMixed = output.backward(dy)
+        let dh = width / heads
+        let scale = 1 / Float(dh).squareRoot()
+        var dq = Matrix(rows: q.rows, cols: width), dk = Matrix(rows: k.rows, cols: width), dv = Matrix(rows: v.rows, cols: width)
+        var qStart = 0, kStart = 0, index = 0
+        for (s, tq) in queryLengths.enumerated() {
+            let tk = keyLengths[s]
+            for h in 0..<heads {
+                let p = probabilities[index]
+                index += 1
+                let qh = slice(q, qStart, tq, h * dh, dh), kh = slice(k, kStart, tk, h * dh, dh), vh = slice(v, kStart, tk, h * dh, dh)
+                let doh = slice(dMixed, qStart, tq, h * dh, dh)
+                var dvh = Matrix(rows: tk, cols: dh)
+                gemm(p, transposeA: true, doh, into: &dvh)
+                var dp = Matrix(rows: tq, cols: tk)
+                gemm(doh, vh, transposeB: true, into: &dp)
+                // Through the softmax: dS = P ⊙ (dP - Σ_j dP P), then the 1/sqrt(dh) scale.
+                for r in 0..<tq {
+                    var dot: Float = 0
+                    for c in 0..<tk { dot += dp[r, c] * p[r, c] }
+                    for c in 0..<tk { dp[r, c] = p[r, c] * (dp[r, c] - dot) * scale }
+                }
+                var dqh = Matrix(rows: tq, cols: dh), dkh = Matrix(rows: tk, cols: dh)
+                gemm(dp, kh, into: &dqh)
+                gemm(dp, transposeA: true, qh, into: &dkh)
+                place(dqh, into: &dq, qStart, h * dh)
+                place(dkh, into: &dk, kStart, h * dh)
+                place(dvh, into: &dv, kStart, h * dh)
+            }
+            qStart += tq
+            kStart += tk
+        }
+        var dx = query.backward(dq)
+        let dContext = add(key.backward(dk), value.backward(dv))
+        if selfAttention {
+            dx = add(dx, dContext)
+            return (dx, nil)
+        }
+        return (dx, dContext)
+    }
+}
+
+/// Rows `start..<start+count`, columns `column..<column+width` of `m`, as a matrix of their own.
+func slice(_ m: Matrix, _ start: Int, _ count: Int, _ column: Int, _ width: Int) -> Matrix {
+    var out = Matrix(rows: count, cols: width)
+    for r in 0..<count {
+        for c in 0..<width { out.values[r * width + c] = m.values[(start + r) * m.cols + column + c] }
+    }
+    return out
+}
+
+/// Writes `part` into `m` at row `start`, column `column`.
+func place(_ part: Matrix, into m: inout Matrix, _ start: Int, _ column: Int) {
+    for r in 0..<part.rows {
+        for c in 0..<part.cols { m.values[(start + r) * m.cols + column + c] = part.values[r * part.cols + c] }
+    }
+}
+
+/// The element-wise sum of two matrices of one shape.
+func add(_ a: Matrix, _ b: Matrix) -> Matrix {
+    var out = a
+    for i in out.values.indices { out.values[i] += b.values[i] }
+    return out
+}
+
+/// A softmax along each row; with `causalOffset`, row i sees only columns up to i + offset (the rest get 0).
+func softmaxRows(_ m: inout Matrix, causalOffset: Int?) {
+    for r in 0..<m.rows {
+        let visible = causalOffset.map { min(m.cols, r + $0 + 1) } ?? m.cols
+        var top = -Float.infinity
+        for c in 0..<visible { top = max(top, m[r, c]) }
+        var sum: Float = 0
+        for c in 0..<visible { let e = expf(m[r, c] - top); m[r, c] = e; sum += e }
+        for c in 0..<m.cols { m[r, c] = c < visible ? m[r, c] / sum : 0 }
+    }
+}

@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A layer with explicit passes: `forward` keeps what `backward` needs, and `backward` takes the gradient of the
+/// loss with respect to the output, adds its parameters' gradients and returns the gradient for the input.
+public protocol Layer: AnyObject {
+    var parameters: [Parameter] { get }
+    func forward(_ x: Matrix) -> Matrix
+    func backward(_ dy: Matrix) -> Matrix
+}
+
+/// y = x Wᵀ + b, W of (outputs x inputs) as PyTorch and Hugging Face store it.
+public final class Linear: Layer {
+    public let weight: Parameter
+    public let bias: Parameter?
+    private var input = Matrix(rows: 0, cols: 0)
+
+    /// Weights uniform in ±1/sqrt(inputs), as PyTorch's default; the bias starts at zero.
+    public init(_ name: String, inputs: Int, outputs: Int, bias: Bool = true, _ rng: inout SplitMix64) {
+        weight = Parameter(name + ".weight", .uniform(rows: outputs, cols: inputs, bound: 1 / Float(inputs).squareRoot(), &rng))
+        self.bias = bias ? Parameter(name + ".bias", Matrix(rows: 1, cols: outputs)) : nil
+    }
+
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+
+    public func forward(_ x: Matrix) -> Matrix {
+        input = x
+        var y = Matrix(rows: x.rows, cols: weight.value.rows)
+        gemm(x, weight.value, transposeB: true, into: &y)
+        if let bias { addRowVector(bias.value.values, to: &y) }
+        return y
+    }
+
+    public func backward(_ dy: Matrix) -> Matrix {
+        gemm(dy, transposeA: true, input, into: &weight.gradient, beta: 1)
+        if let bias { addColumnSums(dy, to: &bias.gradient.values) }
+        var dx = Matrix(rows: dy.rows, cols: weight.value.cols)
+        gemm(dy, weight.value, into: &dx)
+        return dx
+    }
+}
+
+/// Layer normalisation over each row: (x - mean) / sqrt(var + eps) · gamma + beta (BERT: eps 1e-12).
+public final class LayerNorm: Layer {
+    public let gamma: Parameter
+    public let beta: Parameter
+    public let eps: Float
+    private var normalized = Matrix(rows: 0, cols: 0)
+    private var inverseStd: [Float] = []
+
+    public init(_ name: String, width: Int, eps: Float = 1e-5) {
+        gamma = Parameter(name + ".weight", Matrix(rows: 1, cols: width, values: [Float](repeating: 1, count: width)))
+        beta = Parameter(name + ".bias", Matrix(rows: 1, cols: width))
+        self.eps = eps
+    }
+
+    public var parameters: [Parameter] { [gamma, beta] }
+
+    public func forward(_ x: Matrix) -> Matrix {
+        let n = x.cols
+        normalized = Matrix(rows: x.rows, cols: n)
+        inverseStd = [Float](repeating: 0, count: x.rows)
+        var y = Matrix(rows: x.rows, cols: n)
+        for r in 0..<x.rows {
+            let row = x.values[(r * n)..<((r + 1) * n)]
+            let mean = row.reduce(0, +) / Float(n)
+            let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(n)
+            let inv = 1 / (variance + eps).squareRoot()
+            inverseStd[r] = inv
+            for c in 0..<n {
+                let z = (x.values[r * n + c] - mean) * inv
+                normalized.values[r * n + c] = z
+                y.values[r * n + c] = z * gamma.value.values[c] + beta.value.values[c]
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Matrix) -> Matrix {
+        let n = dy.cols
+        var dx = Matrix(rows: dy.rows, cols: n)
+        for r in 0..<dy.rows {
+            var sumG: Float = 0, sumGZ: Float = 0
+            for c in 0..<n {
+                let g = dy.values[r * n + c] * gamma.value.values[c]
+                let z = normalized.values[r * n + c]
+                sumG += g
+                sumGZ += g * z
+                gamma.gradient.values[c] += dy.values[r * n + c] * z
+                beta.gradient.values[c] += dy.values[r * n + c]
+            }
+            for c in 0..<n {
+                let g = dy.values[r * n + c] * gamma.value.values[c]
+                let z = normalized.values[r * n + c]
+                dx.values[r * n + c] = inverseStd[r] / Float(n) * (Float(n) * g - sumG - z * sumGZ)
+            }
+        }
+        return dx
+    }
+}
+
+/// Element-wise activations of the feed-forward blocks.
+public final class Activation: Layer {
+    public enum Kind: String, Sendable {
+        case relu
+        /// The exact GELU, x · Φ(x) with the error function (BERT's "gelu").
+        case gelu
+    }
+    public let kind: Kind
+    private var input = Matrix(rows: 0, cols: 0)
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    public var parameters: [Parameter] { [] }
+
+    public func forward(_ x: Matrix) -> Matrix {
+        input = x
+        var y = x
+        switch kind {
+        case .relu: for i in y.values.indices { y.values[i] = max(0, y.values[i]) }
+        case .gelu: for i in y.values.indices { let v = y.values[i]; y.values[i] = 0.5 * v * (1 + erff(v * Float(0.5).squareRoot())) }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Matrix) -> Matrix {
+        var dx = dy
+        for i in dx.values.indices {
+            let v = input.values[i]
+            switch kind {
+            case .relu: if v <= 0 { dx.values[i] = 0 }
+            case .gelu:
+                let cdf = 0.5 * (1 + erff(v * Float(0.5).squareRoot()))
+                let pdf = expf(-0.5 * v * v) / (2 * Float.pi).squareRoot()
+                dx.values[i] *= cdf + v * pdf
+            }
+        }
+        return dx
+    }
+}
+
+/// Softmax cross-entropy of each row's scores against a target id, with label smoothing (the target gets 1 - s,
+/// every id s / classes) and rows whose target is `ignore` (padding) left out. The loss is the mean over the
+/// rows that count.
+public struct SoftmaxCrossEntropy {
+    public var smoothing: Float = 0
+    public var ignore: Int32 = -1
+
+    public init(smoothing: Float = 0, ignore: Int32 = -1) {
+        self.smoothing = smoothing
+        self.ignore = ignore
+    }
+
+    /// The mean loss, the gradient with respect to the scores, and how many rows counted.
+    public func callAsFunction(_ scores: Matrix, targets: [Int32]) -> (loss: Float, gradient: Matrix, count: Int) {
+        precondition(targets.count == scores.rows)
+        let n = scores.cols
+        var gradient = Matrix(rows: scores.rows, cols: n)
+        let counted = targets.filter { $0 != ignore }.count
+        guard counted > 0 else { return (0, gradient, 0) }
+        var total: Double = 0
+        let share = smoothing / Float(n)
+        for r in 0..<scores.rows where targets[r] != ignore {
+            let row = scores.values[(r * n)..<((r + 1) * n)]
+            let top = row.max()!
+            var sum: Float = 0
+            for v in row { sum += expf(v - top) }
+            let logSum = logf(sum) + top
+            let t = Int(targets[r])
+            for c in 0..<n {
+                let logp = scores.values[r * n + c] - logSum
+                let want = (c == t ? 1 - smoothing : 0) + share
+                total -= Double(want * logp)
+                gradient.values[r * n + c] = (expf(logp) - want) / Float(counted)
+            }
+        }
+        return (Float(total / Double(counted)), gradient, counted)
+    }
+}
+
+/// Adds `v` to every row of `m`.
+func addRowVector(_ v: [Float], to m: inout Matrix) {
+    for r in 0..<m.rows { for c in 0..<m.cols { m.values[r * m.cols + c] += v[c] } }
+}
+
+/// Adds each column's sum of `m` to `sums`.
+func addColumnSums(_ m: Matrix, to sums: inout [Float]) {
+    for r in 0..<m.rows { for c in 0..<m.cols { sums[c] += m.values[r * m.cols + c] } }
+}
