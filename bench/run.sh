@@ -12,3 +12,4 @@ if [ -n "$need" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt
 for b in bench/pair.sh bench/mask.sh bench/train.sh bench/cluster.sh; do sh "$b"; done
 python3 bench/datasets.py test
 python3 bench/datasets.py base
+python3 bench/textmetrics.py

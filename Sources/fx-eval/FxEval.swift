@@ -20,6 +20,10 @@ struct FxEval: ParsableCommand {
         target field (e.g. --target-field label), as one object with nmi (arithmetic normalisation, as \
         scikit-learn's default), ari, homogeneity, completeness, v_measure, purity, records, clusters, classes.
 
+        --text scores generated text instead (no model): each record's "prediction" against its target field, \
+        as one object with records, bleu and chrf (corpus level, as sacreBLEU 2.x by default: 13a tokens, \
+        exponential smoothing; character 6-grams, beta 2), length_ratio (13a tokens) and exact_match.
+
         --predict streams each record back with "prediction" (the best label), "score" and, with --k above 1, \
         "top" (the k best labels and scores): the way a trained model is applied to new data. Records need only \
         the input field.
@@ -51,6 +55,9 @@ struct FxEval: ParsableCommand {
     @Flag(help: "Score fx-cluster's output: its cluster field against the target field (no model).")
     var clusters = false
 
+    @Flag(help: "Score generated text: the prediction field against the target field, BLEU and chrF (no model).")
+    var text = false
+
     @Option(help: ArgumentHelp("json (one object) or table (for people).", valueName: "json|table"))
     var format = "json"
 
@@ -72,6 +79,7 @@ struct FxEval: ParsableCommand {
         job.threshold = threshold
         job.predict = predict
         job.clusters = clusters
+        job.text = text
         job.table = format == "table"
         job.inputField = fields.inputField
         job.targetField = fields.targetField

@@ -8,6 +8,8 @@ public struct EvalJob {
     public var predict = false
     /// Score the `cluster` field against the target field instead of a model.
     public var clusters = false
+    /// Score generated text in the `prediction` field against the target field (BLEU, chrF) instead of a model.
+    public var text = false
     public var table = false
     public var inputField = "input"
     public var targetField = "target"
@@ -20,6 +22,10 @@ public struct EvalJob {
         try tool.run {
             if clusters {
                 try scoreClusters(tool, files: files)
+                return
+            }
+            if text {
+                try scoreText(tool, files: files)
                 return
             }
             let model = try TextModel.load(modelPath)
@@ -85,6 +91,19 @@ public struct EvalJob {
             guard let t = record.index(of: targetField) else { throw FXError.data("no field '\(targetField)' to compare the clusters with") }
             func label(_ v: JSONValue) -> String { v.stringValue ?? v.jsonText }
             metrics.add(cluster: label(record.value(at: c)), reference: label(record.value(at: t)))
+        }
+        try writeReport(metrics.report, tool.output)
+    }
+
+    private func scoreText(_ tool: ToolRun, files: [String]) throws {
+        var metrics = TextMetrics()
+        try tool.inputs.forEachRecord(files) { record, _ in
+            func string(_ field: String) throws -> String {
+                guard let i = record.index(of: field) else { throw FXError.data("no field '\(field)'") }
+                guard let s = record.string(at: i) else { throw FXError.data("field '\(field)' is \(record.value(at: i).typeName), not a string") }
+                return s
+            }
+            metrics.add(hypothesis: try string("prediction"), reference: try string(targetField))
         }
         try writeReport(metrics.report, tool.output)
     }
