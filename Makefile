@@ -1,4 +1,4 @@
-# fx — build, test, demo, install. `make demo` and `make test` work on a fresh machine (they install libarchive-dev).
+# fx — build, test, demo, install. `make demo` and `make test` work on a fresh machine (they install libarchive-dev and libopenblas-dev).
 PREFIX ?= /usr/local
 TOOLS := fx-pair fx-mask fx-train fx-eval fx-cluster
 MAN_DATE := 2026-11-27
