@@ -164,8 +164,7 @@ public struct Trainer {
         public var seconds = 0.0
         /// The mean loss of the last epoch.
         public var finalLoss = 0.0
-        /// How often the learning rate was halved because training diverged, and the rate it ended at.
-        public var backOffs = 0
+        /// The learning rate training ended at (lower than the starting one after the guard backed it off).
         public var lr = 0.0
     }
 
@@ -184,7 +183,6 @@ public struct Trainer {
         var order = Array(0..<n)
         var best: (accuracy: Double, input: [Float], output: [Float])?
         var sinceBest = 0
-        let dim = model.dim
         let loss = model.loss
         var lastPrint = start
         var savedInput = [Float](repeating: 0, count: model.input.count)
@@ -213,10 +211,8 @@ public struct Trainer {
                     defer { stop.deallocate() }
                     let work = { (t: Int) in
                         var rng = SplitMix64(seed: StableHash.mix(self.seed &+ UInt64(epoch * 7919 + t)))
-                        let hidden = UnsafeMutablePointer<Float>.allocate(capacity: dim)
-                        let grad = UnsafeMutablePointer<Float>.allocate(capacity: dim)
-                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(model.labels.count, 1))
-                        defer { hidden.deallocate(); grad.deallocate(); scores.deallocate() }
+                        let buffers = StepBuffers(model)
+                        defer { buffers.deallocate() }
                         var segmentLoss = 0.0, segmentSteps = 0
                         data.features.withUnsafeBufferPointer { features in
                             data.labels.withUnsafeBufferPointer { labels in
@@ -229,7 +225,7 @@ public struct Trainer {
                                     let f = UnsafeBufferPointer(rebasing: features[data.featureRange(e)])
                                     let l = UnsafeBufferPointer(rebasing: labels[data.labelRange(e)])
                                     if !f.isEmpty && !l.isEmpty {
-                                        let value = Double(self.step(model, loss, f, l, rate, input, output, hidden, grad, scores, weights, &rng))
+                                        let value = Double(self.step(model, loss, f, l, rate, input, output, buffers, weights, &rng))
                                         losses[t * 16] += value
                                         segmentLoss += value
                                         segmentSteps += 1
@@ -271,7 +267,6 @@ public struct Trainer {
                 if let line = guardState.backOff(epoch: epoch + 1, loss: diverged ? lastSegment : epochLoss) {
                     if progress { printError("") }
                     note(line)
-                    report.backOffs += 1
                     continue
                 }
                 note("training diverged at every learning rate down to \(Float(guardState.lr)): the model is the one before epoch \(epoch + 1)")
@@ -305,11 +300,8 @@ public struct Trainer {
 
     /// The mean loss of the model as it is, on up to 200 examples (steps at learning rate 0 change nothing).
     private func initialLoss(_ model: TextModel, _ data: FeaturizedData) -> Double {
-        let dim = model.dim
-        let hidden = UnsafeMutablePointer<Float>.allocate(capacity: dim)
-        let grad = UnsafeMutablePointer<Float>.allocate(capacity: dim)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(model.labels.count, 1))
-        defer { hidden.deallocate(); grad.deallocate(); scores.deallocate() }
+        let buffers = StepBuffers(model)
+        defer { buffers.deallocate() }
         var rng = SplitMix64(seed: seed)
         var total = 0.0, count = 0
         model.input.withUnsafeMutableBufferPointer { input in
@@ -321,7 +313,7 @@ public struct Trainer {
                                 let f = UnsafeBufferPointer(rebasing: features[data.featureRange(e)])
                                 let l = UnsafeBufferPointer(rebasing: labels[data.labelRange(e)])
                                 guard !f.isEmpty && !l.isEmpty else { continue }
-                                total += Double(step(model, model.loss, f, l, 0, input.baseAddress!, output.baseAddress!, hidden, grad, scores, weights.baseAddress!, &rng))
+                                total += Double(step(model, model.loss, f, l, 0, input.baseAddress!, output.baseAddress!, buffers, weights.baseAddress!, &rng))
                                 count += 1
                             }
                         }
@@ -336,9 +328,9 @@ public struct Trainer {
     @inline(__always)
     private func step(_ model: TextModel, _ loss: Loss, _ features: UnsafeBufferPointer<Int32>, _ labels: UnsafeBufferPointer<Int32>,
                       _ lr: Float, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>,
-                      _ hidden: UnsafeMutablePointer<Float>, _ grad: UnsafeMutablePointer<Float>,
-                      _ scores: UnsafeMutablePointer<Float>, _ weights: UnsafePointer<Float>, _ rng: inout SplitMix64) -> Float {
+                      _ buffers: StepBuffers, _ weights: UnsafePointer<Float>, _ rng: inout SplitMix64) -> Float {
         let dim = model.dim
+        let hidden = buffers.hidden, grad = buffers.grad, scores = buffers.scores
         for k in 0..<dim { hidden[k] = 0; grad[k] = 0 }
         var total: Float = 0
         for f in features {
@@ -436,11 +428,10 @@ struct DivergenceGuard {
     var reference: Double
     var segments = 0
     var backOffs = 0
-    static let maxBackOffs = 12, floor = 1.0
-    let tolerance = 1.5
+    static let maxBackOffs = 12, floor = 1.0, tolerance = 1.5
 
     /// The highest mean loss that is not divergence.
-    var limit: Double { max(tolerance * reference, Self.floor) }
+    var limit: Double { max(Self.tolerance * reference, Self.floor) }
 
     init(lr: Double, segment: Int, initialLoss: Double) {
         self.lr = lr
@@ -461,8 +452,25 @@ struct DivergenceGuard {
         backOffs += 1
         let old = lr
         lr /= 2
-        let why = loss.isFinite ? "loss \(Float(loss)), over \(Float(limit)), 1.5 x where it started" : "loss not finite"
+        let why = loss.isFinite ? "loss \(Float(loss)), over \(Float(limit)), \(Self.tolerance) x where it started" : "loss not finite"
         return "training diverged in epoch \(epoch) (\(why)): learning rate \(Float(old)) -> \(Float(lr)), epoch \(epoch) again from its start"
+    }
+}
+
+/// One training thread's scratch for `Trainer.step`: the hidden vector, its gradient, and the output scores.
+struct StepBuffers {
+    let hidden: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
+
+    init(_ model: TextModel) {
+        hidden = .allocate(capacity: model.dim)
+        grad = .allocate(capacity: model.dim)
+        scores = .allocate(capacity: max(model.labels.count, 1))
+    }
+
+    func deallocate() {
+        hidden.deallocate()
+        grad.deallocate()
+        scores.deallocate()
     }
 }
 

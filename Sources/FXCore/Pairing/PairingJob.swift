@@ -9,12 +9,11 @@ public struct PairingJob {
     /// Read every document as a table with this delimiter, whatever its name.
     public var tableDelimiter: UInt8?
     public var writer = PairWriter.Settings()
-
-    public init() {}
-
     /// Threads for the per-item work; pairs are written in input order. `--dedupe`, `--stats` and parallel text
     /// carry state from one item to the next, and run on one.
     public var threads = 1
+
+    public init() {}
 
     public func run(_ tool: ToolRun, files: [String]) throws {
         var parallelText = parallel.map { ParallelText(source: $0.source, target: $0.target) }

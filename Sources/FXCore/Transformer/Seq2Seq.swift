@@ -21,6 +21,8 @@ public final class Seq2SeqTransformer {
     public let encoderNorm: LayerNorm
     public let decoder: [TransformerLayer]
     public let decoderNorm: LayerNorm
+    /// The decoder's last output, which the shared output projection's gradient needs.
+    private var lastHidden = Matrix(rows: 0, cols: 0)
 
     public init(_ settings: Settings, seed: UInt64) {
         self.settings = settings
@@ -84,7 +86,6 @@ public final class Seq2SeqTransformer {
         gemm(h, embedding.tokens.value, transposeB: true, into: &logits)
         return logits
     }
-    private var lastHidden = Matrix(rows: 0, cols: 0)
 
     /// Forward and backward over one batch: adds every parameter's gradient and returns the mean loss over the
     /// target tokens and how many there were.

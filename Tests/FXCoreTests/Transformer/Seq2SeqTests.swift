@@ -2,18 +2,21 @@
 import Testing
 
 @Suite struct Seq2SeqTests {
-    func tiny(seed: UInt64 = 1) -> Seq2SeqTransformer {
+    /// One layer each side, a vocabulary of 9 ids, no dropout.
+    func settings(width: Int, heads: Int, ff: Int, labelSmoothing: Float) -> Seq2SeqTransformer.Settings {
         var s = Seq2SeqTransformer.Settings()
         s.vocabulary = 9
-        s.width = 8
-        s.heads = 2
-        s.ff = 16
+        s.width = width
+        s.heads = heads
+        s.ff = ff
         s.layers = 1
         s.dropout = 0
         s.maxPositions = 16
-        s.labelSmoothing = 0.1
-        return Seq2SeqTransformer(s, seed: seed)
+        s.labelSmoothing = labelSmoothing
+        return s
     }
+
+    func tiny() -> Seq2SeqTransformer { Seq2SeqTransformer(settings(width: 8, heads: 2, ff: 16, labelSmoothing: 0.1), seed: 1) }
 
     let batch = Seq2SeqTransformer.Batch(source: [3, 4, 5, 6, 7], sourceLengths: [3, 2],
                                          targetIn: [1, 5, 4, 1, 7, 6, 0], targetOut: [5, 4, 2, 7, 6, 2, 0], targetLengths: [3, 4])
@@ -68,16 +71,7 @@ import Testing
 
     /// Trains a small model on random sequences of symbols 3...8 mapped by `task`, then decodes unseen ones.
     func learns(_ task: ([Int32]) -> [Int32]) -> Double {
-        var s = Seq2SeqTransformer.Settings()
-        s.vocabulary = 9
-        s.width = 32
-        s.heads = 4
-        s.ff = 64
-        s.layers = 1
-        s.dropout = 0
-        s.maxPositions = 16
-        s.labelSmoothing = 0
-        let model = Seq2SeqTransformer(s, seed: 5)
+        let model = Seq2SeqTransformer(settings(width: 32, heads: 4, ff: 64, labelSmoothing: 0), seed: 5)
         let optimizer = AdamW(model.parameters, lr: 3e-3, warmup: 30)
         var rng = SplitMix64(seed: 6)
         func sample() -> [Int32] { (0..<Int.random(in: 2...5, using: &rng)).map { _ in Int32.random(in: 3...8, using: &rng) } }
