@@ -58,6 +58,9 @@ struct FxEval: ParsableCommand {
     @Flag(help: "Score generated text: the prediction field against the target field, BLEU and chrF (no model).")
     var text = false
 
+    @Option(help: ArgumentHelp("Text-to-text models: hypotheses kept by beam search, ranked by log-probability per token (1: greedy decoding).", valueName: "n"))
+    var beam = 1
+
     @Option(help: ArgumentHelp("json (one object) or table (for people).", valueName: "json|table"))
     var format = "json"
 
@@ -66,7 +69,7 @@ struct FxEval: ParsableCommand {
     @OptionGroup(title: "Threads") var threads: ThreadOptions
 
     func validate() throws {
-        guard k >= 1 else { throw ValidationError("--k must be at least 1.") }
+        guard k >= 1, beam >= 1 else { throw ValidationError("--k and --beam must be at least 1.") }
         guard format == "json" || format == "table" else { throw ValidationError("--format takes json or table.") }
         if let threshold, !(threshold >= 0 && threshold <= 1) { throw ValidationError("--threshold takes a score from 0 to 1.") }
         if clusters && predict { throw ValidationError("--clusters and --predict do not go together.") }
@@ -84,6 +87,7 @@ struct FxEval: ParsableCommand {
         job.inputField = fields.inputField
         job.targetField = fields.targetField
         job.threads = threads.threads
+        job.beam = beam
         try job.run(ToolRun(name: "fx-eval", common: common, input: input), files: input.files)
     }
 }

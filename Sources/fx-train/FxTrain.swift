@@ -8,7 +8,7 @@ import Glibc
 struct FxTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fx-train",
-        abstract: "Train a text classifier on {\"input\", \"target\"} pairs from a pipe, or fine-tune one.",
+        abstract: "Train a text classifier, or a transformer that writes text, on {\"input\", \"target\"} pairs from a pipe; or fine-tune one.",
         discussion: """
         fx-train reads pairs (stdin, files, archives; what fx-pair and fx-mask write), keeps them compactly as \
         ids, trains a fastText-class model for every epoch and writes one model file. The model averages the \
@@ -31,12 +31,30 @@ struct FxTrain: ParsableCommand {
         those of the new data, and a label the base knows keeps its output row (softmax, ns, ova). --base-vectors FILE.vec starts words from fastText or \
         gensim vectors; --export-vectors FILE.vec writes the word vectors.
 
-        Targets that look like free text (nearly all distinct and several words long, such as translations) \
-        are refused with a message; --force trains anyway. --valid FILE scores each epoch and keeps the best, \
-        --patience N stops after N epochs without improvement.
+        --valid FILE scores each epoch and keeps the best, --patience N stops after N epochs without improvement.
+
+        Text to text (--arch transformer, chosen by itself when the first 1,000 targets look like free text: \
+        more than half distinct and over 2 words long on average, such as translations or fx-mask --mode span's \
+        output): an encoder-decoder transformer (--layers encoder and decoder layers, pre-norm, --heads, --ff, \
+        ReLU, --dropout, sinusoidal positions up to 256 tokens) whose source embedding, target embedding and \
+        output projection share one matrix. Its vocabulary is subword BPE learned from the training pairs' \
+        sources and targets together (--vocab-size pieces; characters seen fewer than twice are spelled as UTF-8 \
+        bytes, so any text encodes). Pairs are read once and kept as ids; batches of about --batch-tokens \
+        source and target tokens group pairs of similar length, in shuffled order. Label-smoothed (0.1) \
+        cross-entropy, AdamW (betas 0.9/0.98, weight decay 0.01) with --warmup steps of linear warm-up to --lr \
+        then 1/sqrt(step) decay, gradients clipped to norm 1. --threads splits each batch between copies of the \
+        network (one per thread); --threads 1 is bit-for-bit reproducible with --seed. On a terminal a progress \
+        line shows step, epoch, tokens/s, loss, learning rate, the last validation loss and BLEU, and ETA. \
+        --valid FILE is scored after each epoch (loss, and greedy BLEU on its first 500 pairs) and the best \
+        model by BLEU is kept; --max-time SECONDS stops training at that wall-clock budget. Sources longer \
+        than 256 tokens are cut, and the summary counts them. --base MODEL continues training a transformer \
+        model, with its tokenizer and settings, on new pairs (domain adaptation, or fine-tuning a model \
+        pretrained on fx-mask --mode span's output).
 
         The model is safetensors: float16 tensors words, buckets (the hashed rows training used), bucket_ids \
-        and output, with vocabulary, labels and settings in __metadata__. It is written atomically: an \
+        and output, with vocabulary, labels and settings in __metadata__; a transformer's float32 tensors are \
+        named for their layers (embeddings.word_embeddings.weight, encoder.layer.0.attention.query.weight, ...), \
+        with settings and the BPE pieces and merges in __metadata__. It is written atomically: an \
         interrupted run (Ctrl-C) leaves neither a partial model nor a temporary file.
 
         Examples (from the root of fx's source, whose examples/ folder holds the data):
@@ -44,6 +62,7 @@ struct FxTrain: ParsableCommand {
           fx-mask examples/corpus.jsonl.gz | fx-train -o /tmp/base.fxm --epochs 5 -q
           fx-pair examples/debian-sections.tar.gz | fx-train --base /tmp/base.fxm -o /tmp/tuned.fxm -q
           fx-train examples/descriptions.jsonl --input-field text --target-field label --export-vectors /tmp/words.vec -o /tmp/m.fxm -q
+          fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | fx-train --dim 64 --ff 256 --layers 2 --vocab-size 2000 --max-time 20 -o /tmp/en-fr.fxm -q
         """
     )
 
@@ -53,8 +72,11 @@ struct FxTrain: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write.", valueName: "file"))
     var output = "model.fxm"
 
-    @Option(help: ArgumentHelp("Embedding dimensions.", valueName: "n"))
-    var dim = 64
+    @Option(help: ArgumentHelp("linear (the classifier) or transformer (an encoder-decoder that writes text); chosen from the targets when not given.", valueName: "linear|transformer"))
+    var arch: TrainJob.Architecture?
+
+    @Option(help: ArgumentHelp("Embedding dimensions; the transformer's width (default: 64 linear, 256 transformer).", valueName: "n"))
+    var dim: Int?
 
     @Option(name: .customLong("word-ngrams"), help: ArgumentHelp("Longest word n-gram used as a feature.", valueName: "n"))
     var wordNgrams = 2
@@ -80,10 +102,10 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Negative samples per example (--loss ns).", valueName: "n"))
     var neg = 5
 
-    @Option(help: ArgumentHelp("Passes over the data.", valueName: "n"))
-    var epochs = 40
+    @Option(help: ArgumentHelp("Passes over the data (default: 40 linear, 30 transformer).", valueName: "n"))
+    var epochs: Int?
 
-    @Option(help: ArgumentHelp("Starting learning rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs).", valueName: "rate"))
+    @Option(help: ArgumentHelp("Learning rate. Linear: the starting rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs). Transformer: AdamW's peak rate after warm-up (default: 0.001).", valueName: "rate"))
     var lr: Double?
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))
@@ -104,14 +126,35 @@ struct FxTrain: ParsableCommand {
     @Option(name: .customLong("export-vectors"), help: ArgumentHelp("Also write the word vectors in .vec format.", valueName: "file"))
     var exportVectors: String?
 
-    @OptionGroup(title: "Fields") var fields: PairFieldOptions
+    @Option(help: ArgumentHelp("Transformer: encoder layers, and as many decoder layers.", valueName: "n"))
+    var layers = 3
 
-    @Flag(help: "Train even when the targets look like free text rather than labels.")
-    var force = false
+    @Option(help: ArgumentHelp("Transformer: attention heads (they divide --dim).", valueName: "n"))
+    var heads = 4
+
+    @Option(help: ArgumentHelp("Transformer: width of the feed-forward layers.", valueName: "n"))
+    var ff = 1024
+
+    @Option(help: ArgumentHelp("Transformer: dropout rate.", valueName: "rate"))
+    var dropout = 0.1
+
+    @Option(name: .customLong("vocab-size"), help: ArgumentHelp("Transformer: BPE pieces, learned from the training pairs' sources and targets together.", valueName: "n"))
+    var vocabSize = 4000
+
+    @Option(name: .customLong("batch-tokens"), help: ArgumentHelp("Transformer: source and target tokens per batch.", valueName: "n"))
+    var batchTokens = 2500
+
+    @Option(help: ArgumentHelp("Transformer: steps of linear warm-up before the rate decays as 1/sqrt(step).", valueName: "steps"))
+    var warmup = 1000
+
+    @Option(name: .customLong("max-time"), help: ArgumentHelp("Transformer: stop training after this many seconds and keep the best model seen on --valid (or the last).", valueName: "seconds"))
+    var maxTime: Double?
+
+    @OptionGroup(title: "Fields") var fields: PairFieldOptions
 
     private var features: FeatureSettings {
         var f = FeatureSettings()
-        f.dim = dim
+        f.dim = dim ?? 64
         f.wordNgrams = wordNgrams
         f.minn = minn
         f.maxn = maxn
@@ -121,9 +164,13 @@ struct FxTrain: ParsableCommand {
     }
 
     func validate() throws {
-        guard epochs > 0, lr ?? 1 > 0, threads > 0, minCount >= 1, neg >= 1 else {
-            throw ValidationError("--epochs, --lr, --threads, --min-count and --neg must be positive.")
+        guard epochs ?? 1 > 0, lr ?? 1 > 0, threads > 0, minCount >= 1, neg >= 1, layers > 0, heads > 0, ff > 0, batchTokens > 0, warmup >= 0,
+              maxTime ?? 1 > 0 else {
+            throw ValidationError("--epochs, --lr, --threads, --min-count, --neg, --layers, --heads, --ff, --batch-tokens and --max-time must be positive.")
         }
+        guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be at least 0 and below 1.") }
+        if arch == .transformer, (dim ?? 256) % heads != 0 { throw ValidationError("--heads \(heads) does not divide --dim \(dim ?? 256).") }
+        guard vocabSize >= 300 else { throw ValidationError("--vocab-size must be at least 300 (the specials and the 256 bytes take 260).") }
         if let problem = features.outOfRange { throw ValidationError("--dim, --buckets, --word-ngrams, --minn and --maxn: \(problem).") }
         if patience != nil && valid == nil { throw ValidationError("--patience needs --valid.") }
     }
@@ -133,7 +180,7 @@ struct FxTrain: ParsableCommand {
         job.features = features
         job.loss = loss
         job.minCount = minCount
-        job.trainer.epochs = epochs
+        job.trainer.epochs = epochs ?? 40
         job.lr = lr
         job.trainer.threads = threads
         job.trainer.seed = common.seed
@@ -142,7 +189,23 @@ struct FxTrain: ParsableCommand {
         job.trainer.progress = isatty(2) != 0
         job.inputField = fields.inputField
         job.targetField = fields.targetField
-        job.force = force
+        job.arch = arch
+        var t = Seq2SeqTrainJob()
+        t.settings.width = dim ?? 256
+        t.settings.layers = layers
+        t.settings.heads = heads
+        t.settings.ff = ff
+        t.settings.dropout = Float(dropout)
+        t.settings.vocabulary = vocabSize
+        t.trainer.epochs = epochs ?? 30
+        t.trainer.lr = lr ?? 1e-3
+        t.trainer.warmup = warmup
+        t.trainer.batchTokens = batchTokens
+        t.trainer.maxTime = maxTime
+        t.trainer.seed = common.seed
+        t.trainer.progress = isatty(2) != 0
+        t.threads = threads
+        job.seq2seq = t
         job.basePath = base
         job.baseVectorsPath = baseVectors
         job.validPath = valid

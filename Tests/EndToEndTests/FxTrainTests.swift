@@ -62,18 +62,6 @@ import Testing
         #expect(labels == ["brand-new", "database"])
     }
 
-    @Test("free-text targets are refused with a message; --force trains anyway")
-    func freeText() throws {
-        let s = try Scratch()
-        defer { s.remove() }
-        let cmd = "fx-pair --parallel en,fr \(repoRoot.path)/examples/descriptions.en \(repoRoot.path)/examples/descriptions.fr | head -300 | fx-train -o m.fxm -q"
-        let refused = try shell(cmd, in: s.url)
-        #expect(refused.status == 1)
-        #expect(refused.stderr.contains("look like free text"))
-        #expect(!FileManager.default.fileExists(atPath: s.path("m.fxm")))
-        #expect(try shell(cmd + " --force --epochs 1", in: s.url).status == 0)
-    }
-
     @Test("the model file is safetensors: header length, JSON header, tensors that fill the file")
     func safetensors() throws {
         let s = try Scratch()

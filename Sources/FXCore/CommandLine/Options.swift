@@ -6,6 +6,7 @@ extension ErrorPolicy.Mode: ExpressibleByArgument {}
 extension PairFormat: ExpressibleByArgument {}
 extension Masker.Mode: ExpressibleByArgument {}
 extension Loss: ExpressibleByArgument {}
+extension TrainJob.Architecture: ExpressibleByArgument {}
 
 /// Options every fx tool takes.
 public struct CommonOptions: ParsableArguments {

@@ -15,6 +15,8 @@ public struct EvalJob {
     public var targetField = "target"
     /// Threads for --predict (records written in input order).
     public var threads = 1
+    /// Text-to-text models: hypotheses kept by beam search (1: greedy decoding).
+    public var beam = 1
 
     public init() {}
 
@@ -28,7 +30,14 @@ public struct EvalJob {
                 try scoreText(tool, files: files)
                 return
             }
-            let model = try TextModel.load(modelPath)
+            let model: TextModel
+            switch try FXModel.load(modelPath) {
+            case .seq2seq(let m):
+                try applyTextToText(m, tool, files: files)
+                return
+            case .linear(let m):
+                model = m
+            }
             let threshold = self.threshold ?? (model.multiLabel ? 0.5 : nil)
             let k = max(self.k, 1)
             var metrics = ClassificationMetrics(k: k)
@@ -84,6 +93,48 @@ public struct EvalJob {
         }
     }
 
+    /// A text-to-text model on each record's input: its outputs scored against the targets (BLEU, chrF), or
+    /// written back as `prediction`. Records are decoded in groups, in batches of similar length.
+    private func applyTextToText(_ model: Seq2SeqModel, _ tool: ToolRun, files: [String]) throws {
+        let translator = Translator(model, threads: threads)
+        translator.beam = beam
+        var metrics = TextMetrics()
+        var group: [(record: Record, input: String, target: String?)] = []
+        func flush() throws {
+            let outputs = translator.translate(group.map(\.input))
+            for (g, out) in zip(group, outputs) {
+                if predict {
+                    var record = g.record
+                    record.set("prediction", .string(out))
+                    try tool.output.write(record)
+                } else {
+                    metrics.add(hypothesis: out, reference: g.target!)
+                }
+            }
+            group = []
+        }
+        try tool.inputs.forEachRecord(files) { record, _ in
+            do {
+                let input = try Self.string(record, inputField)
+                let target = predict ? nil : try Self.string(record, targetField, purpose: " to score against (--predict annotates records without one)")
+                group.append((record, input, target))
+            } catch let error as FXError where error.kind == .data {
+                try flush()  // what came before is written before the error is reported
+                throw error
+            }
+            if group.count >= 1024 { try flush() }
+        }
+        try flush()
+        if !predict { try writeReport(metrics.report, tool.output) }
+    }
+
+    /// A record's string field; a data error when it is missing or not a string.
+    private static func string(_ record: Record, _ field: String, purpose: String = "") throws -> String {
+        guard let i = record.index(of: field) else { throw FXError.data("no field '\(field)'\(purpose)") }
+        guard let s = record.string(at: i) else { throw FXError.data("field '\(field)' is \(record.value(at: i).typeName), not a string") }
+        return s
+    }
+
     private func scoreClusters(_ tool: ToolRun, files: [String]) throws {
         var metrics = ClusterMetrics()
         try tool.inputs.forEachRecord(files) { record, _ in
@@ -98,12 +149,7 @@ public struct EvalJob {
     private func scoreText(_ tool: ToolRun, files: [String]) throws {
         var metrics = TextMetrics()
         try tool.inputs.forEachRecord(files) { record, _ in
-            func string(_ field: String) throws -> String {
-                guard let i = record.index(of: field) else { throw FXError.data("no field '\(field)'") }
-                guard let s = record.string(at: i) else { throw FXError.data("field '\(field)' is \(record.value(at: i).typeName), not a string") }
-                return s
-            }
-            metrics.add(hypothesis: try string("prediction"), reference: try string(targetField))
+            metrics.add(hypothesis: try Self.string(record, "prediction"), reference: try Self.string(record, targetField))
         }
         try writeReport(metrics.report, tool.output)
     }

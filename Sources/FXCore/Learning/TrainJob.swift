@@ -1,5 +1,11 @@
 /// fx-train's whole run: read pairs once, build or extend the model, train, write it atomically.
 public struct TrainJob {
+    /// The model: the fastText-class classifier (`linear`) or an encoder-decoder (`transformer`) for free-text
+    /// targets; nil: the transformer when the first pairs' targets look like free text, or what the base is.
+    public enum Architecture: String, Sendable, CaseIterable { case linear, transformer }
+    public var arch: Architecture?
+    /// Settings of a transformer run.
+    public var seq2seq = Seq2SeqTrainJob()
     public var features = FeatureSettings()
     /// nil: one-vs-all up to 200 labels and for multi-label targets (it beat softmax on validation), negative
     /// sampling beyond (its embeddings transfer best to fine-tuning).
@@ -10,7 +16,6 @@ public struct TrainJob {
     public var minCount = 1
     public var inputField = "input"
     public var targetField = "target"
-    public var force = false
     public var basePath: String?
     public var baseVectorsPath: String?
     public var validPath: String?
@@ -22,12 +27,48 @@ public struct TrainJob {
     public func run(_ tool: ToolRun, files: [String]) throws {
         try tool.run {
             for path in [outputPath] + [exportVectorsPath].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
-            let base = try basePath.map(TextModel.load)
+            var base: TextModel?, seq2seqBase: Seq2SeqModel?
+            switch try basePath.map(FXModel.load) {
+            case .linear(let m)?: base = m
+            case .seq2seq(let m)?: seq2seqBase = m
+            case nil: break
+            }
+            if arch == .transformer && base != nil { throw FXError.usage("--base \(basePath!) is a linear model; a transformer cannot start from it") }
+            if arch == .linear && seq2seqBase != nil { throw FXError.usage("--base \(basePath!) is a transformer; --arch linear cannot start from it") }
             let settings = base?.settings ?? features
             let data = TrainingData(tokenizer: settings.tokenizer)
-            try tool.inputs.forEachRecord(files) { record, _ in try data.add(record, inputField: inputField, targetField: targetField) }
+            let texts = TextPairs()
+            // The model is chosen before the pairs are kept: from the options, the base, or the first pairs.
+            var chosen = arch ?? (base != nil ? .linear : seq2seqBase != nil ? .transformer : nil)
+            var head: [(Record, String)] = []
+            func keep(_ record: Record) throws {
+                if chosen == .linear {
+                    try data.add(record, inputField: inputField, targetField: targetField)
+                } else {
+                    try texts.add(record, inputField: inputField, targetField: targetField)
+                }
+            }
+            func choose() throws {
+                let probe = TrainingData(tokenizer: settings.tokenizer)
+                for (record, _) in head { try? probe.add(record, inputField: inputField, targetField: targetField) }
+                chosen = probe.hasFreeTextTargets ? .transformer : .linear
+                for (record, place) in head {
+                    do { try keep(record) } catch let error as FXError where error.kind == .data { try tool.policy.handle(error.placed(at: place)) }
+                }
+                head = []
+            }
+            try tool.inputs.forEachRecord(files) { record, place in
+                if chosen != nil { try keep(record); return }
+                head.append((record, place))
+                if head.count == 1000 { try choose() }
+            }
+            if chosen == nil { try choose() }
+            if chosen == .transformer {
+                try seq2seq.run(tool, pairs: texts, base: seq2seqBase, basePath: basePath, validPath: validPath,
+                                inputField: inputField, targetField: targetField, outputPath: outputPath)
+                return
+            }
             guard data.count > 0 else { throw FXError.data("nothing to train on: no pairs in the input") }
-            if !force, let reason = data.freeTextReason { throw FXError.data(reason) }
             let loss = self.loss ?? (data.labels.count > 200 && !data.hasMultiLabel ? .ns : .ova)
             let vocabulary = zip(data.words, data.wordCounts).filter { $0.1 >= minCount }.map(\.0)
             let labelCounts = Dictionary(uniqueKeysWithValues: zip(data.labels, data.labelCounts))

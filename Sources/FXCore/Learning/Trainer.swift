@@ -74,15 +74,12 @@ public final class TrainingData {
         targetEnds.append(targets.count)
     }
 
-    /// Why these targets look like free text rather than labels (nearly all distinct, several words long), or nil.
-    public var freeTextReason: String? {
+    /// Whether the targets look like free text (translations) rather than labels: at least 20 examples, more than
+    /// half of the targets distinct and more than 2 words long on average. fx-train then trains a transformer.
+    public var hasFreeTextTargets: Bool {
         let n = targets.count
-        guard n >= 20 else { return nil }
-        let distinct = Double(labels.count) / Double(n)
-        let meanWords = Double(targetWordCount) / Double(n)
-        guard distinct > 0.5 && meanWords > 2 else { return nil }
-        return "\(labels.count) distinct targets in \(n) examples, \(String(format1: meanWords)) words long on average: "
-            + "these look like free text (translations?), not labels; fx-train learns to choose among labels (--force trains anyway)"
+        guard n >= 20 else { return false }
+        return Double(labels.count) / Double(n) > 0.5 && Double(targetWordCount) / Double(n) > 2
     }
 
     func tokenRange(_ example: Int) -> Range<Int> { (example == 0 ? 0 : tokenEnds[example - 1])..<tokenEnds[example] }
@@ -408,11 +405,10 @@ public struct Trainer {
         let fraction = min(1, Double(done) / total)
         let wordsPerSecond = Double(done) * tokensPerExample / max(elapsed, 1e-6) / Double(threads)
         let eta = fraction > 0 ? Int(elapsed / fraction - elapsed) : 0
-        var line = "\rProgress: \(String(format1: fraction * 100))% words/sec/thread: \(Int(wordsPerSecond)) "
+        var line = "Progress: \(String(format1: fraction * 100))% words/sec/thread: \(Int(wordsPerSecond)) "
         line += "lr: \(Float(lr)) loss: \(Float(loss)) "
         line += "ETA: \(eta / 3600)h\(eta / 60 % 60)m\(eta % 60)s"
-        var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        printProgressLine(line)
     }
 }
 

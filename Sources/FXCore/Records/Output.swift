@@ -92,3 +92,9 @@ public func printError(_ line: String) {
         }
     }
 }
+
+/// Rewrites the progress line at the bottom of the terminal (stderr) with `line`; an empty line clears it.
+public func printProgressLine(_ line: String) {
+    var bytes = Array(("\r" + line + "\u{1B}[K").utf8)
+    _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+}

@@ -128,7 +128,7 @@ func place(_ part: Matrix, into m: inout Matrix, _ start: Int, _ column: Int) {
 /// The element-wise sum of two matrices of one shape.
 func add(_ a: Matrix, _ b: Matrix) -> Matrix {
     var out = a
-    for i in out.values.indices { out.values[i] += b.values[i] }
+    b.values.withUnsafeBufferPointer { b in out.values.withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] += b[i] } } }
     return out
 }
 

@@ -10,6 +10,8 @@ public final class Embedding {
     public let width: Int
     public let maxPositions: Int
     public var scale: Float = 1
+    /// The fixed position rows, when positions are not learned.
+    private let sinusoids: [Float]
 
     /// `learnedPositions`: a trainable table (BERT's); otherwise fixed sinusoids.
     public init(_ name: String, vocabulary: Int, width: Int, maxPositions: Int, learnedPositions: Bool, _ rng: inout SplitMix64) {
@@ -18,6 +20,7 @@ public final class Embedding {
         tokens = Parameter(name + ".word_embeddings.weight", .uniform(rows: vocabulary, cols: width, bound: 1 / Float(width).squareRoot(), &rng))
         positions = learnedPositions
             ? Parameter(name + ".position_embeddings.weight", .uniform(rows: maxPositions, cols: width, bound: 0.02, &rng)) : nil
+        sinusoids = learnedPositions ? [] : (0..<(maxPositions * width)).map { Self.sinusoid($0 / width, $0 % width, width) }
     }
 
     public var parameters: [Parameter] { [tokens] + (positions.map { [$0] } ?? []) }
@@ -31,12 +34,21 @@ public final class Embedding {
             let position = min(offsets[r], maxPositions - 1)
             for c in 0..<width {
                 var value = tokens.value.values[Int(id) * width + c] * scale
-                if let positions {
-                    value += positions.value.values[position * width + c]
-                } else {
-                    value += Self.sinusoid(position, c, width)
-                }
+                value += positions?.value.values[position * width + c] ?? sinusoids[position * width + c]
                 out.values[r * width + c] = value
+            }
+        }
+        return out
+    }
+
+    /// The rows of `ids`, each at `position` (one decoding step).
+    public func rows(_ ids: [Int32], position: Int) -> Matrix {
+        var out = Matrix(rows: ids.count, cols: width)
+        let p = min(position, maxPositions - 1)
+        for (r, id) in ids.enumerated() {
+            for c in 0..<width {
+                out.values[r * width + c] = tokens.value.values[Int(id) * width + c] * scale
+                    + (positions?.value.values[p * width + c] ?? sinusoids[p * width + c])
             }
         }
         return out
@@ -78,16 +90,28 @@ public final class Dropout: Layer {
     public func forward(_ x: Matrix) -> Matrix {
         guard training && rate > 0 else { keep = []; return x }
         let scale = 1 / (1 - rate)
-        keep = x.values.map { _ in Float.random(in: 0..<1, using: &rng) < rate ? 0 : scale }
+        // Two draws of 32 bits from each 64-bit number; a value is dropped when its draw is below rate · 2^32.
+        let threshold = UInt64(Double(rate) * 4_294_967_296)
         var y = x
-        for i in y.values.indices { y.values[i] *= keep[i] }
+        keep = [Float](repeating: 0, count: x.values.count)
+        keep.withUnsafeMutableBufferPointer { k in
+            y.values.withUnsafeMutableBufferPointer { v in
+                var bits: UInt64 = 0
+                for i in 0..<v.count {
+                    let draw: UInt64
+                    if i & 1 == 0 { bits = rng.next(); draw = bits & 0xFFFF_FFFF } else { draw = bits >> 32 }
+                    k[i] = draw < threshold ? 0 : scale
+                    v[i] *= k[i]
+                }
+            }
+        }
         return y
     }
 
     public func backward(_ dy: Matrix) -> Matrix {
         guard !keep.isEmpty else { return dy }
         var dx = dy
-        for i in dx.values.indices { dx.values[i] *= keep[i] }
+        keep.withUnsafeBufferPointer { k in dx.values.withUnsafeMutableBufferPointer { v in for i in 0..<v.count { v[i] *= k[i] } } }
         return dx
     }
 }

@@ -26,6 +26,11 @@ public final class Linear: Layer {
 
     public func forward(_ x: Matrix) -> Matrix {
         input = x
+        return apply(x)
+    }
+
+    /// The output alone, keeping nothing for backward (inference).
+    public func apply(_ x: Matrix) -> Matrix {
         var y = Matrix(rows: x.rows, cols: weight.value.rows)
         gemm(x, weight.value, transposeB: true, into: &y)
         if let bias { addRowVector(bias.value.values, to: &y) }
@@ -58,20 +63,37 @@ public final class LayerNorm: Layer {
     public var parameters: [Parameter] { [gamma, beta] }
 
     public func forward(_ x: Matrix) -> Matrix {
-        let n = x.cols
-        normalized = Matrix(rows: x.rows, cols: n)
+        normalized = Matrix(rows: x.rows, cols: x.cols)
         inverseStd = [Float](repeating: 0, count: x.rows)
+        return normalize(x, keep: true)
+    }
+
+    /// The output alone, keeping nothing for backward (inference).
+    public func apply(_ x: Matrix) -> Matrix { normalize(x, keep: false) }
+
+    private func normalize(_ x: Matrix, keep: Bool) -> Matrix {
+        let n = x.cols
         var y = Matrix(rows: x.rows, cols: n)
-        for r in 0..<x.rows {
-            let row = x.values[(r * n)..<((r + 1) * n)]
-            let mean = row.reduce(0, +) / Float(n)
-            let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(n)
-            let inv = 1 / (variance + eps).squareRoot()
-            inverseStd[r] = inv
-            for c in 0..<n {
-                let z = (x.values[r * n + c] - mean) * inv
-                normalized.values[r * n + c] = z
-                y.values[r * n + c] = z * gamma.value.values[c] + beta.value.values[c]
+        x.values.withUnsafeBufferPointer { xv in
+            y.values.withUnsafeMutableBufferPointer { yv in
+                gamma.value.values.withUnsafeBufferPointer { g in
+                    beta.value.values.withUnsafeBufferPointer { b in
+                        for r in 0..<x.rows {
+                            var mean: Float = 0
+                            for c in 0..<n { mean += xv[r * n + c] }
+                            mean /= Float(n)
+                            var variance: Float = 0
+                            for c in 0..<n { let d = xv[r * n + c] - mean; variance += d * d }
+                            let inv = 1 / (variance / Float(n) + eps).squareRoot()
+                            if keep { inverseStd[r] = inv }
+                            for c in 0..<n {
+                                let z = (xv[r * n + c] - mean) * inv
+                                if keep { normalized.values[r * n + c] = z }
+                                yv[r * n + c] = z * g[c] + b[c]
+                            }
+                        }
+                    }
+                }
             }
         }
         return y
@@ -80,20 +102,30 @@ public final class LayerNorm: Layer {
     public func backward(_ dy: Matrix) -> Matrix {
         let n = dy.cols
         var dx = Matrix(rows: dy.rows, cols: n)
-        for r in 0..<dy.rows {
-            var sumG: Float = 0, sumGZ: Float = 0
-            for c in 0..<n {
-                let g = dy.values[r * n + c] * gamma.value.values[c]
-                let z = normalized.values[r * n + c]
-                sumG += g
-                sumGZ += g * z
-                gamma.gradient.values[c] += dy.values[r * n + c] * z
-                beta.gradient.values[c] += dy.values[r * n + c]
-            }
-            for c in 0..<n {
-                let g = dy.values[r * n + c] * gamma.value.values[c]
-                let z = normalized.values[r * n + c]
-                dx.values[r * n + c] = inverseStd[r] / Float(n) * (Float(n) * g - sumG - z * sumGZ)
+        dy.values.withUnsafeBufferPointer { d in
+            normalized.values.withUnsafeBufferPointer { z in
+                gamma.value.values.withUnsafeBufferPointer { gain in
+                    gamma.gradient.values.withUnsafeMutableBufferPointer { dGain in
+                        beta.gradient.values.withUnsafeMutableBufferPointer { dBias in
+                            dx.values.withUnsafeMutableBufferPointer { out in
+                                for r in 0..<dy.rows {
+                                    var sumG: Float = 0, sumGZ: Float = 0
+                                    for c in 0..<n {
+                                        let g = d[r * n + c] * gain[c]
+                                        sumG += g
+                                        sumGZ += g * z[r * n + c]
+                                        dGain[c] += d[r * n + c] * z[r * n + c]
+                                        dBias[c] += d[r * n + c]
+                                    }
+                                    let inv = inverseStd[r] / Float(n)
+                                    for c in 0..<n {
+                                        out[r * n + c] = inv * (Float(n) * d[r * n + c] * gain[c] - sumG - z[r * n + c] * sumGZ)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         return dx
@@ -116,6 +148,11 @@ public final class Activation: Layer {
 
     public func forward(_ x: Matrix) -> Matrix {
         input = x
+        return apply(x)
+    }
+
+    /// The output alone, keeping nothing for backward (inference).
+    public func apply(_ x: Matrix) -> Matrix {
         var y = x
         switch kind {
         case .relu: for i in y.values.indices { y.values[i] = max(0, y.values[i]) }
@@ -160,19 +197,27 @@ public struct SoftmaxCrossEntropy {
         let counted = targets.filter { $0 != ignore }.count
         guard counted > 0 else { return (0, gradient, 0) }
         var total: Double = 0
-        let share = smoothing / Float(n)
-        for r in 0..<scores.rows where targets[r] != ignore {
-            let row = scores.values[(r * n)..<((r + 1) * n)]
-            let top = row.max()!
-            var sum: Float = 0
-            for v in row { sum += expf(v - top) }
-            let logSum = logf(sum) + top
-            let t = Int(targets[r])
-            for c in 0..<n {
-                let logp = scores.values[r * n + c] - logSum
-                let want = (c == t ? 1 - smoothing : 0) + share
-                total -= Double(want * logp)
-                gradient.values[r * n + c] = (expf(logp) - want) / Float(counted)
+        let share = smoothing / Float(n), inverse = 1 / Float(counted)
+        scores.values.withUnsafeBufferPointer { s in
+            gradient.values.withUnsafeMutableBufferPointer { g in
+                for r in 0..<scores.rows where targets[r] != ignore {
+                    let row = r * n
+                    var top = -Float.infinity
+                    for c in 0..<n { top = max(top, s[row + c]) }
+                    var sum: Float = 0, sumLogits: Float = 0
+                    for c in 0..<n {
+                        let e = expf(s[row + c] - top)
+                        g[row + c] = e
+                        sum += e
+                        sumLogits += s[row + c]
+                    }
+                    let logSum = logf(sum) + top, t = Int(targets[r])
+                    // -Σ want·logp, with want = share everywhere plus (1 - smoothing) at the target.
+                    total -= Double(share * (sumLogits - Float(n) * logSum) + (1 - smoothing) * (s[row + t] - logSum))
+                    let scale = inverse / sum
+                    for c in 0..<n { g[row + c] = g[row + c] * scale - share * inverse }
+                    g[row + t] -= (1 - smoothing) * inverse
+                }
             }
         }
         return (Float(total / Double(counted)), gradient, counted)
@@ -181,10 +226,20 @@ public struct SoftmaxCrossEntropy {
 
 /// Adds `v` to every row of `m`.
 func addRowVector(_ v: [Float], to m: inout Matrix) {
-    for r in 0..<m.rows { for c in 0..<m.cols { m.values[r * m.cols + c] += v[c] } }
+    let n = m.cols
+    v.withUnsafeBufferPointer { v in
+        m.values.withUnsafeMutableBufferPointer { out in
+            for r in 0..<m.rows { for c in 0..<n { out[r * n + c] += v[c] } }
+        }
+    }
 }
 
 /// Adds each column's sum of `m` to `sums`.
 func addColumnSums(_ m: Matrix, to sums: inout [Float]) {
-    for r in 0..<m.rows { for c in 0..<m.cols { sums[c] += m.values[r * m.cols + c] } }
+    let n = m.cols
+    m.values.withUnsafeBufferPointer { v in
+        sums.withUnsafeMutableBufferPointer { out in
+            for r in 0..<m.rows { for c in 0..<n { out[c] += v[r * n + c] } }
+        }
+    }
 }

@@ -30,7 +30,9 @@ public final class AdamW {
 
     /// The global norm of all gradients.
     public var gradientNorm: Float {
-        parameters.reduce(Float(0)) { sum, p in p.gradient.values.reduce(sum) { $0 + $1 * $1 } }.squareRoot()
+        var sum: Float = 0
+        for p in parameters { p.gradient.values.withUnsafeBufferPointer { for g in $0 { sum += g * g } } }
+        return sum.squareRoot()
     }
 
     /// One update from the accumulated gradients, which it then zeroes; returns the gradient norm before clipping.
@@ -43,18 +45,25 @@ public final class AdamW {
         let b1 = Float(beta1), b2 = Float(beta2)
         let correction1 = 1 - powf(b1, Float(step)), correction2 = 1 - powf(b2, Float(step))
         let decay = 1 - rate * Float(weightDecay)
+        let c1 = 1 / correction1, c2 = 1 / correction2, epsilon = Float(eps)
         for (i, p) in parameters.enumerated() {
             // Biases and layer-norm gains (vectors) are not decayed, as is usual.
-            let decays = p.value.rows > 1
-            for j in p.value.values.indices {
-                let g = p.gradient.values[j] * scale
-                m[i][j] = b1 * m[i][j] + (1 - b1) * g
-                v[i][j] = b2 * v[i][j] + (1 - b2) * g * g
-                let update = (m[i][j] / correction1) / ((v[i][j] / correction2).squareRoot() + Float(eps))
-                if decays { p.value.values[j] *= decay }
-                p.value.values[j] -= rate * update
+            let factor = p.value.rows > 1 ? decay : 1
+            m[i].withUnsafeMutableBufferPointer { m in
+                v[i].withUnsafeMutableBufferPointer { v in
+                    p.value.values.withUnsafeMutableBufferPointer { w in
+                        p.gradient.values.withUnsafeMutableBufferPointer { grad in
+                            for j in 0..<w.count {
+                                let g = grad[j] * scale
+                                m[j] = b1 * m[j] + (1 - b1) * g
+                                v[j] = b2 * v[j] + (1 - b2) * g * g
+                                w[j] = w[j] * factor - rate * (m[j] * c1) / ((v[j] * c2).squareRoot() + epsilon)
+                                grad[j] = 0
+                            }
+                        }
+                    }
+                }
             }
-            p.zeroGradient()
         }
         return norm
     }

@@ -52,6 +52,13 @@ public final class Seq2SeqTransformer {
         embedding.parameters + encoder.flatMap(\.parameters) + encoderNorm.parameters + decoder.flatMap(\.parameters) + decoderNorm.parameters
     }
 
+    /// A network of the same settings and values (another thread's), its dropout drawn from `seed`.
+    public func copy(seed: UInt64 = 0) -> Seq2SeqTransformer {
+        let other = Seq2SeqTransformer(settings, seed: seed)
+        for (p, q) in zip(other.parameters, parameters) { p.value = q.value }
+        return other
+    }
+
     /// Dropout on (training) or off (evaluation, decoding).
     public func setTraining(_ on: Bool) { for layer in encoder + decoder { layer.setTraining(on) } }
 
@@ -87,6 +94,14 @@ public final class Seq2SeqTransformer {
         return logits
     }
 
+    /// The mean loss over a batch's target tokens and how many there were, without gradients.
+    public func loss(_ batch: Batch) -> (loss: Float, tokens: Int) {
+        let memory = encode(batch.source, lengths: batch.sourceLengths)
+        let logits = decode(batch.targetIn, lengths: batch.targetLengths, memory: memory, memoryLengths: batch.sourceLengths)
+        let (loss, _, count) = SoftmaxCrossEntropy(smoothing: settings.labelSmoothing, ignore: settings.pad)(logits, targets: batch.targetOut)
+        return (loss, count)
+    }
+
     /// Forward and backward over one batch: adds every parameter's gradient and returns the mean loss over the
     /// target tokens and how many there were.
     public func lossAndGradients(_ batch: Batch) -> (loss: Float, tokens: Int) {
@@ -109,21 +124,5 @@ public final class Seq2SeqTransformer {
         for layer in encoder.reversed() { dx = layer.backward(dx).input }
         embedding.backward(dx, ids: batch.source, lengths: batch.sourceLengths)
         return (loss, count)
-    }
-
-    /// Greedy decoding of one source: the most likely id after each prefix, from `start` until `end` or
-    /// `maxLength` ids.
-    public func greedy(_ source: [Int32], start: Int32, end: Int32, maxLength: Int) -> [Int32] {
-        let memory = encode(source, lengths: [source.count])
-        var out: [Int32] = [start]
-        while out.count <= maxLength {
-            let logits = decode(out, lengths: [out.count], memory: memory, memoryLengths: [source.count])
-            let last = logits.rows - 1
-            var best = 0
-            for c in 1..<logits.cols where logits[last, c] > logits[last, best] { best = c }
-            if Int32(best) == end { break }
-            out.append(Int32(best))
-        }
-        return Array(out.dropFirst())
     }
 }

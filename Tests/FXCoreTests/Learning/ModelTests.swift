@@ -155,9 +155,9 @@ func smallModel() throws -> (TextModel, TrainingData) {
     func freeText() throws {
         let data = TrainingData(tokenizer: Tokenizer())
         for i in 0..<30 { try data.add(Record([JSONMember("input", .string("line \(i)")), JSONMember("target", .string("la ligne numéro \(i) ici"))])) }
-        #expect(data.freeTextReason != nil)
+        #expect(data.hasFreeTextTargets)
         let labels = try tinyData(Tokenizer())
-        #expect(labels.freeTextReason == nil)
+        #expect(!labels.hasFreeTextTargets)
     }
 
     @Test("the Huffman tree gives every label a path and the best-first search finds the most likely labels")

@@ -88,13 +88,37 @@ import Testing
             _ = model.lossAndGradients(b)
             optimizer.update()
         }
-        model.setTraining(false)
-        var right = 0
-        for _ in 0..<50 {
-            let src = sample()
-            if model.greedy(src, start: 1, end: 2, maxLength: 10) == task(src) { right += 1 }
+        let sources = (0..<50).map { _ in sample() }
+        let outputs = model.generate(sources, beam: 1, start: 1, end: 2, maxLength: { _ in 10 })
+        return Double(zip(sources, outputs).filter { task($0) == $1 }.count) / 50
+    }
+
+    /// Greedy decoding the slow way: the whole prefix through the decoder at every step.
+    func greedy(_ model: Seq2SeqTransformer, _ source: [Int32], maxLength: Int) -> [Int32] {
+        let memory = model.encode(source, lengths: [source.count])
+        var out: [Int32] = [1]
+        while out.count <= maxLength {
+            let logits = model.decode(out, lengths: [out.count], memory: memory, memoryLengths: [source.count])
+            let last = logits.rows - 1
+            var best = 0
+            for c in 1..<logits.cols where logits[last, c] > logits[last, best] { best = c }
+            if best == 2 { break }
+            out.append(Int32(best))
         }
-        return Double(right) / 50
+        return Array(out.dropFirst())
+    }
+
+    @Test("batched decoding with cached keys and values gives what decoding each prefix whole gives")
+    func cachedDecoding() {
+        let model = Seq2SeqTransformer(settings(width: 32, heads: 4, ff: 64, labelSmoothing: 0), seed: 9)
+        model.setTraining(false)
+        var rng = SplitMix64(seed: 3)
+        let sources = (0..<12).map { _ in (0..<Int.random(in: 1...7, using: &rng)).map { _ in Int32.random(in: 3...8, using: &rng) } }
+        let batched = model.generate(sources, beam: 1, start: 1, end: 2, maxLength: { $0 + 3 })
+        let oneByOne = sources.map { greedy(model, $0, maxLength: $0.count + 3) }
+        #expect(batched == oneByOne)
+        let beams = model.generate(sources, beam: 4, start: 1, end: 2, maxLength: { $0 + 3 })
+        #expect(beams.count == sources.count && zip(beams, sources).allSatisfy { $0.count <= $1.count + 3 })
     }
 
     @Test("a small model learns to copy and to reverse short sequences")
