@@ -13,3 +13,5 @@ for b in bench/pair.sh bench/mask.sh bench/train.sh bench/cluster.sh; do sh "$b"
 python3 bench/datasets.py test
 python3 bench/datasets.py base
 python3 bench/textmetrics.py
+# The translation benchmark takes about 1.5 hours (three fx runs of 5 to 20 minutes, PyTorch's 20, the span base)
+# and needs PyTorch (about 5 GB): run it on its own with `sh bench/translation.sh`.

@@ -5,7 +5,7 @@ import FXCore
 struct FxEval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fx-eval",
-        abstract: "Score a model on labeled pairs, or annotate records with its predictions.",
+        abstract: "Score a model on labeled pairs or text targets (BLEU, chrF), or annotate records with its predictions.",
         discussion: """
         With labeled pairs, fx-eval writes one JSON object to stdout: records, accuracy (the best label is one \
         of the targets), top_k_accuracy and precision/recall at --k, micro and macro precision, recall and F1, \
@@ -27,6 +27,12 @@ struct FxEval: ParsableCommand {
         --predict streams each record back with "prediction" (the best label), "score" and, with --k above 1, \
         "top" (the k best labels and scores): the way a trained model is applied to new data. Records need only \
         the input field.
+        A text-to-text model (fx-train's transformer) writes text instead: scored, one object with records, bleu, \
+        chrf, length_ratio and exact_match as --text computes them; with --predict, each record back with \
+        "prediction", the generated text. Sentences are decoded in batches of similar length on --threads copies \
+        of the network, with each decoder layer's keys and values cached; greedy by default, --beam N keeps N \
+        hypotheses and ranks the finished ones by log-probability per token. An output is at most 1.5 x its \
+        source's tokens + 10.
 
         Examples (from the root of fx's source, whose examples/ folder holds the data):
           fx-pair examples/debian-sections.tar.gz | fx-train -o /tmp/eval-demo.fxm -q
@@ -34,6 +40,8 @@ struct FxEval: ParsableCommand {
           fx-pair examples/debian-sections.tar.gz | fx-eval -m /tmp/eval-demo.fxm --format table
           fx-eval -m /tmp/eval-demo.fxm --predict --input-field text --k 2 examples/descriptions.jsonl
           fx-cluster -k 6 examples/descriptions.jsonl -q | fx-eval --clusters --target-field label
+          fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | head -500 | fx-train --dim 32 --ff 64 --layers 1 --vocab-size 1000 --epochs 1 -o /tmp/en-fr.fxm -q
+          fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | tail -20 | fx-eval -m /tmp/en-fr.fxm --beam 2
         """
     )
 

@@ -145,7 +145,7 @@ struct FxTrain: ParsableCommand {
     var batchTokens = 2500
 
     @Option(help: ArgumentHelp("Transformer: steps of linear warm-up before the rate decays as 1/sqrt(step).", valueName: "steps"))
-    var warmup = 1000
+    var warmup = 400
 
     @Option(name: .customLong("max-time"), help: ArgumentHelp("Transformer: stop training after this many seconds and keep the best model seen on --valid (or the last).", valueName: "seconds"))
     var maxTime: Double?

@@ -13,7 +13,7 @@ public struct Seq2SeqTrainer {
     public var threads = 1
     public var epochs = 30
     public var lr = 1e-3
-    public var warmup = 1000
+    public var warmup = 400
     public var batchTokens = 2500
     /// Seconds after which training stops (nil: none).
     public var maxTime: Double?
@@ -51,33 +51,6 @@ public struct Seq2SeqTrainer {
         var best: (bleu: Double, values: [[Float]])?
         var status = ""
 
-        func evaluate(_ epoch: Double) {
-            guard let valid else { return }
-            network.setTraining(false)
-            var total: Double = 0, count = 0
-            for indices in valid.data.sequentialBatches(tokens: batchTokens) {
-                let (loss, n) = network.loss(valid.data.batch(indices))
-                total += Double(loss) * Double(n)
-                count += n
-            }
-            let pairs = min(valid.data.count, validBLEUPairs)
-            let sources = (0..<pairs).map { Array(valid.data.source($0)) }
-            var metrics = TextMetrics()
-            for (i, ids) in network.generate(sources, beam: 1, start: BPETokenizer.start, end: BPETokenizer.end,
-                                             maxLength: Seq2SeqModel.outputLimit).enumerated() {
-                metrics.add(hypothesis: model.tokenizer.decode(ids), reference: valid.references[i])
-            }
-            network.setTraining(true)
-            let bleu = metrics.bleu
-            report.validLoss.append(Float(total / Double(max(count, 1))))
-            report.validBLEU.append(bleu)
-            status = " | valid loss \(Float(total / Double(max(count, 1)))) BLEU \(String(format1: bleu))"
-            if best == nil || bleu > best!.bleu {
-                best = (bleu, parameters.map(\.value.values))
-                report.bestEpoch = epoch
-            }
-        }
-
         openblas_set_num_threads(1)
         let replicas = [network] + (1..<max(threads, 1)).map { network.copy(seed: seed &+ UInt64($0)) }
         let results = UnsafeMutableBufferPointer<(loss: Float, tokens: Int)>.allocate(capacity: replicas.count)
@@ -109,7 +82,41 @@ public struct Seq2SeqTrainer {
             for other in replicas.dropFirst() { for (p, q) in zip(other.parameters, parameters) { p.value = q.value } }
         }
 
-        network.setTraining(true)
+        func evaluate(_ epoch: Double) {
+            guard let valid else { return }
+            network.setTraining(false)
+            var total: Double = 0, count = 0
+            for indices in valid.data.sequentialBatches(tokens: batchTokens) {
+                let (loss, n) = network.loss(valid.data.batch(indices))
+                total += Double(loss) * Double(n)
+                count += n
+            }
+            // Greedy BLEU, the pairs shared between the threads' copies of the network.
+            let pairs = min(valid.data.count, validBLEUPairs)
+            var outputs = [[Int32]](repeating: [], count: pairs)
+            outputs.withUnsafeMutableBufferPointer { out in
+                DispatchQueue.concurrentPerform(iterations: replicas.count) { t in
+                    let mine = Array(stride(from: t, to: pairs, by: replicas.count))
+                    let ids = replicas[t].generate(mine.map { Array(valid.data.source($0)) }, beam: 1, start: BPETokenizer.start,
+                                                   end: BPETokenizer.end, maxLength: Seq2SeqModel.outputLimit)
+                    for (i, o) in zip(mine, ids) { out[i] = o }
+                    replicas[t].setTraining(true)
+                }
+            }
+            var metrics = TextMetrics()
+            for (i, ids) in outputs.enumerated() { metrics.add(hypothesis: model.tokenizer.decode(ids), reference: valid.references[i]) }
+            network.setTraining(true)
+            let bleu = metrics.bleu
+            report.validLoss.append(Float(total / Double(max(count, 1))))
+            report.validBLEU.append(bleu)
+            status = " | valid loss \(Float(total / Double(max(count, 1)))) BLEU \(String(format1: bleu))"
+            if best == nil || bleu > best!.bleu {
+                best = (bleu, parameters.map(\.value.values))
+                report.bestEpoch = epoch
+            }
+        }
+
+
         for r in replicas { r.setTraining(true) }
         training: for epoch in 1...max(epochs, 1) {
             let batches = data.batches(tokens: batchTokens, &rng)
