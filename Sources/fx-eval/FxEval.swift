@@ -48,7 +48,7 @@ struct FxEval: ParsableCommand {
     @OptionGroup(title: "Inputs") var input: InputOptions
     @OptionGroup(title: "Common options") var common: CommonOptions
 
-    @Option(name: [.short, .customLong("model")], help: ArgumentHelp("The model to apply.", valueName: "file"))
+    @Option(name: [.short, .customLong("model")], help: ArgumentHelp("The model to apply: an fx model file, or a Hugging Face BERT-family folder (config.json, vocab.txt, model.safetensors).", valueName: "file|folder"))
     var model = "model.fxm"
 
     @Option(help: ArgumentHelp("How many best labels count for top-k, P@k, R@k, and --predict's top.", valueName: "k"))
@@ -69,6 +69,9 @@ struct FxEval: ParsableCommand {
     @Option(help: ArgumentHelp("Text-to-text models: hypotheses kept by beam search, ranked by log-probability per token (1: greedy decoding).", valueName: "n"))
     var beam = 1
 
+    @Flag(help: "Write each record back with \"embedding\", the model's sentence vector of its input, instead of scoring.")
+    var embed = false
+
     @Option(help: ArgumentHelp("json (one object) or table (for people).", valueName: "json|table"))
     var format = "json"
 
@@ -80,7 +83,7 @@ struct FxEval: ParsableCommand {
         guard k >= 1, beam >= 1 else { throw ValidationError("--k and --beam must be at least 1.") }
         guard format == "json" || format == "table" else { throw ValidationError("--format takes json or table.") }
         if let threshold, !(threshold >= 0 && threshold <= 1) { throw ValidationError("--threshold takes a score from 0 to 1.") }
-        if clusters && predict { throw ValidationError("--clusters and --predict do not go together.") }
+        if [clusters, predict, text, embed].filter({ $0 }).count > 1 { throw ValidationError("--clusters, --text, --predict and --embed do not go together.") }
     }
 
     func run() throws {
@@ -96,6 +99,7 @@ struct FxEval: ParsableCommand {
         job.targetField = fields.targetField
         job.threads = threads.threads
         job.beam = beam
+        job.embed = embed
         try job.run(ToolRun(name: "fx-eval", common: common, input: input), files: input.files)
     }
 }

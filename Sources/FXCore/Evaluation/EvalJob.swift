@@ -17,6 +17,8 @@ public struct EvalJob {
     public var threads = 1
     /// Text-to-text models: hypotheses kept by beam search (1: greedy decoding).
     public var beam = 1
+    /// Write each record back with the model's sentence vector of its input instead of scoring.
+    public var embed = false
 
     public init() {}
 
@@ -30,11 +32,17 @@ public struct EvalJob {
                 try scoreText(tool, files: files)
                 return
             }
+            if embed {
+                try writeEmbeddings(try Embedder(modelPath), tool, files: files)
+                return
+            }
             let model: TextModel
             switch try FXModel.load(modelPath) {
             case .seq2seq(let m):
                 try applyTextToText(m, tool, files: files)
                 return
+            case .encoder:
+                throw FXError.data("a pretrained encoder without a classification head: --embed writes its sentence vectors, and fx-train --base fine-tunes it on labels", at: modelPath)
             case .linear(let m):
                 model = m
             }
@@ -99,33 +107,54 @@ public struct EvalJob {
         let translator = Translator(model, threads: threads)
         translator.beam = beam
         var metrics = TextMetrics()
-        var group: [(record: Record, input: String, target: String?)] = []
-        func flush() throws {
-            let outputs = translator.translate(group.map(\.input))
-            for (g, out) in zip(group, outputs) {
+        try forEachGroup(tool, files, read: { record in
+            (input: try Self.string(record, inputField),
+             target: predict ? nil : try Self.string(record, targetField, purpose: " to score against (--predict annotates records without one)"))
+        }, process: { group in
+            let outputs = translator.translate(group.map(\.1.input))
+            for ((record, fields), out) in zip(group, outputs) {
                 if predict {
-                    var record = g.record
+                    var record = record
                     record.set("prediction", .string(out))
                     try tool.output.write(record)
                 } else {
-                    metrics.add(hypothesis: out, reference: g.target!)
+                    metrics.add(hypothesis: out, reference: fields.target!)
                 }
             }
-            group = []
-        }
+        })
+        if !predict { try writeReport(metrics.report, tool.output) }
+    }
+
+    /// Each record back with "embedding", the model's sentence vector of its input.
+    private func writeEmbeddings(_ embedder: Embedder, _ tool: ToolRun, files: [String]) throws {
+        try forEachGroup(tool, files, read: { try Self.string($0, inputField) }, process: { group in
+            for ((record, _), vector) in zip(group, embedder.embed(group.map(\.1), threads: threads)) {
+                var record = record
+                record.set("embedding", .array(vector.map { .number(String($0)) }))
+                try tool.output.write(record)
+            }
+        })
+    }
+
+    /// Reads records in groups of `size` and processes each group at once (models that work in batches).
+    /// A record `read` rejects is reported after the records before it are processed, so output keeps input order.
+    private func forEachGroup<T>(_ tool: ToolRun, _ files: [String], size: Int = 1024, read: (Record) throws -> T,
+                                 process: ([(Record, T)]) throws -> Void) throws {
+        var group: [(Record, T)] = []
         try tool.inputs.forEachRecord(files) { record, _ in
             do {
-                let input = try Self.string(record, inputField)
-                let target = predict ? nil : try Self.string(record, targetField, purpose: " to score against (--predict annotates records without one)")
-                group.append((record, input, target))
+                group.append((record, try read(record)))
             } catch let error as FXError where error.kind == .data {
-                try flush()  // what came before is written before the error is reported
+                try process(group)
+                group = []
                 throw error
             }
-            if group.count >= 1024 { try flush() }
+            if group.count >= size {
+                try process(group)
+                group = []
+            }
         }
-        try flush()
-        if !predict { try writeReport(metrics.report, tool.output) }
+        try process(group)
     }
 
     /// A record's string field; a data error when it is missing or not a string.

@@ -10,8 +10,14 @@ import Darwin
 /// shape and byte offsets (plus a `__metadata__` map of strings), then the raw little-endian tensor bytes.
 public enum SafeTensors {
     public enum DType: String, Sendable {
-        case f32 = "F32", f16 = "F16", i32 = "I32"
-        var size: Int { self == .f16 ? 2 : 4 }
+        case f32 = "F32", f16 = "F16", bf16 = "BF16", i32 = "I32", i64 = "I64"
+        var size: Int {
+            switch self {
+            case .f16, .bf16: return 2
+            case .f32, .i32: return 4
+            case .i64: return 8
+            }
+        }
     }
 
     public struct Tensor {
@@ -19,7 +25,9 @@ public enum SafeTensors {
         public var shape: [Int]
         public var bytes: [UInt8]
 
+        /// Floats stored as F32 or F16 (the other types are read, not written).
         public init(_ values: [Float], shape: [Int], as dtype: DType = .f32) {
+            precondition(dtype == .f32 || dtype == .f16, "floats are written as F32 or F16")
             self.dtype = dtype
             self.shape = shape
             switch dtype {
@@ -44,8 +52,18 @@ public enum SafeTensors {
             bytes.withUnsafeBytes { raw in
                 switch dtype {
                 case .f16: return (0..<(raw.count / 2)).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) }
-                case .f32: return (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                case .f32:
+                    #if _endian(little)
+                    return [Float](unsafeUninitializedCapacity: raw.count / 4) { out, n in
+                        UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count / 4 * 4)]))
+                        n = raw.count / 4
+                    }
+                    #else
+                    return (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                    #endif
+                case .bf16: return (0..<(raw.count / 2)).map { Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) << 16) }
                 case .i32: return (0..<(raw.count / 4)).map { Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+                case .i64: return (0..<(raw.count / 8)).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
                 }
             }
         }
@@ -120,7 +138,8 @@ public enum SafeTensors {
                 size = product
             }
             guard end >= begin, dataStart + end <= bytes.count, size == end - begin else { throw bad("tensor '\(member.key)' does not fit the file") }
-            var t = Tensor([Float](), shape: shape, as: dtype)
+            var t = Tensor([Float](), shape: shape)
+            t.dtype = dtype
             t.bytes = Array(bytes[(dataStart + begin)..<(dataStart + end)])
             tensors[member.key] = t
         }

@@ -31,6 +31,7 @@ public struct TrainJob {
             switch try basePath.map(FXModel.load) {
             case .linear(let m)?: base = m
             case .seq2seq(let m)?: seq2seqBase = m
+            case .encoder?: throw FXError.usage("fine-tuning a pretrained encoder (--base \(basePath!)) is not available yet")
             case nil: break
             }
             if arch == .transformer && base != nil { throw FXError.usage("--base \(basePath!) is a linear model; a transformer cannot start from it") }

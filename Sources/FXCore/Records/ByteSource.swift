@@ -138,3 +138,9 @@ extension ByteSource {
         }
     }
 }
+
+/// Whether `path` names a directory.
+func isDirectory(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+}

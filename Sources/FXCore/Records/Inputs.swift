@@ -127,11 +127,6 @@ public final class InputReader {
         }
     }
 
-    private func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-    }
-
     private func walk(directory: String, _ body: (InputItem, String) throws -> Void) throws {
         guard let dir = opendir(directory) else { throw FXError.io(errnoText(), at: directory) }
         var names: [String] = []

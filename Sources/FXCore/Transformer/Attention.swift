@@ -37,31 +37,52 @@ public final class MultiHeadAttention {
         selfAttention = context == nil
         queryLengths = lengths
         keyLengths = contextLengths ?? lengths
-        precondition(lengths.reduce(0, +) == x.rows && keyLengths.count == lengths.count)
         q = query.forward(x)
         k = key.forward(context ?? x)
         v = value.forward(context ?? x)
-        let dh = width / heads
+        return output.forward(attend(q, k, v, lengths, keyLengths, keep: true))
+    }
+
+    /// Self-attention's output alone, keeping nothing for backward (inference).
+    public func apply(_ x: Matrix, lengths: [Int]) -> Matrix {
+        output.apply(attend(query.apply(x), key.apply(x), value.apply(x), lengths, lengths, keep: false))
+    }
+
+    /// Every head's softmax(q kᵀ / sqrt(dh)) v, sequence by sequence, each head's columns read and written in
+    /// place; `keep` stores the probabilities for backward.
+    private func attend(_ q: Matrix, _ k: Matrix, _ v: Matrix, _ lengths: [Int], _ keyLengths: [Int], keep: Bool) -> Matrix {
+        precondition(lengths.reduce(0, +) == q.rows && keyLengths.count == lengths.count)
+        let dh = width / heads, w = width
         let scale = 1 / Float(dh).squareRoot()
-        var mixed = Matrix(rows: x.rows, cols: width)
-        probabilities = []
+        var mixed = Matrix(rows: q.rows, cols: width)
+        if keep { probabilities = [] }
+        var scores = Matrix(rows: 0, cols: 0)
         var qStart = 0, kStart = 0
-        for (s, tq) in lengths.enumerated() {
-            let tk = keyLengths[s]
-            for h in 0..<heads {
-                let qh = slice(q, qStart, tq, h * dh, dh), kh = slice(k, kStart, tk, h * dh, dh), vh = slice(v, kStart, tk, h * dh, dh)
-                var scores = Matrix(rows: tq, cols: tk)
-                gemm(qh, kh, transposeB: true, into: &scores, alpha: scale)
-                softmaxRows(&scores, causalOffset: causal ? 0 : nil)
-                var oh = Matrix(rows: tq, cols: dh)
-                gemm(scores, vh, into: &oh)
-                place(oh, into: &mixed, qStart, h * dh)
-                probabilities.append(scores)
+        q.values.withUnsafeBufferPointer { qv in
+            k.values.withUnsafeBufferPointer { kv in
+                v.values.withUnsafeBufferPointer { vv in
+                    for (s, tq) in lengths.enumerated() {
+                        let tk = keyLengths[s]
+                        for h in 0..<heads {
+                            if scores.values.count != tq * tk || keep { scores = Matrix(rows: tq, cols: tk) }
+                            scores.values.withUnsafeMutableBufferPointer { sv in
+                                gemm(tq, tk, dh, qv.baseAddress! + qStart * w + h * dh, w, kv.baseAddress! + kStart * w + h * dh, w,
+                                     transposeB: true, sv.baseAddress!, tk, alpha: scale)
+                                softmaxRows(sv.baseAddress!, rows: tq, cols: tk, causalOffset: causal ? 0 : nil)
+                                mixed.values.withUnsafeMutableBufferPointer { mv in
+                                    gemm(tq, dh, tk, sv.baseAddress!, tk, vv.baseAddress! + kStart * w + h * dh, w,
+                                         mv.baseAddress! + qStart * w + h * dh, w)
+                                }
+                            }
+                            if keep { probabilities.append(scores) }
+                        }
+                        qStart += tq
+                        kStart += tk
+                    }
+                }
             }
-            qStart += tq
-            kStart += tk
         }
-        return output.forward(mixed)
+        return mixed
     }
 
     /// The gradient for the queries' input, and for the context (nil for self-attention, where it is included
@@ -133,13 +154,15 @@ func add(_ a: Matrix, _ b: Matrix) -> Matrix {
 }
 
 /// A softmax along each row; with `causalOffset`, row i sees only columns up to i + offset (the rest get 0).
-func softmaxRows(_ m: inout Matrix, causalOffset: Int?) {
-    for r in 0..<m.rows {
-        let visible = causalOffset.map { min(m.cols, r + $0 + 1) } ?? m.cols
+func softmaxRows(_ m: UnsafeMutablePointer<Float>, rows: Int, cols: Int, causalOffset: Int?) {
+    for r in 0..<rows {
+        let row = m + r * cols
+        let visible = causalOffset.map { min(cols, r + $0 + 1) } ?? cols
         var top = -Float.infinity
-        for c in 0..<visible { top = max(top, m[r, c]) }
+        for c in 0..<visible { top = max(top, row[c]) }
         var sum: Float = 0
-        for c in 0..<visible { let e = expf(m[r, c] - top); m[r, c] = e; sum += e }
-        for c in 0..<m.cols { m[r, c] = c < visible ? m[r, c] / sum : 0 }
+        for c in 0..<visible { let e = expf(row[c] - top); row[c] = e; sum += e }
+        let inverse = 1 / sum
+        for c in 0..<cols { row[c] = c < visible ? row[c] * inverse : 0 }
     }
 }

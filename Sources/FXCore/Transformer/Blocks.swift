@@ -11,6 +11,8 @@ public final class FeedForward: Layer {
     public var parameters: [Parameter] { up.parameters + down.parameters }
     public func forward(_ x: Matrix) -> Matrix { down.forward(activation.forward(up.forward(x))) }
     public func backward(_ dy: Matrix) -> Matrix { up.backward(activation.backward(down.backward(dy))) }
+    /// The output alone, keeping nothing for backward (inference).
+    public func apply(_ x: Matrix) -> Matrix { down.apply(activation.apply(up.apply(x))) }
 }
 
 /// One transformer layer: self-attention, optional cross-attention over an encoder's output, feed-forward, each
@@ -62,6 +64,16 @@ public final class TransformerLayer {
             h = residual(h, 1) { crossAttention.forward($0, lengths: lengths, context: memory, contextLengths: memoryLengths) }
         }
         return residual(h, norms.count - 1) { feedForward.forward($0) }
+    }
+
+    /// An encoder layer's output alone, keeping nothing for backward and without dropout (inference).
+    public func apply(_ x: Matrix, lengths: [Int]) -> Matrix {
+        precondition(crossAttention == nil)
+        func residual(_ x: Matrix, _ k: Int, _ f: (Matrix) -> Matrix) -> Matrix {
+            preNorm ? add(x, f(norms[k].apply(x))) : norms[k].apply(add(x, f(x)))
+        }
+        let h = residual(x, 0) { selfAttention.apply($0, lengths: lengths) }
+        return residual(h, 1) { feedForward.apply($0) }
     }
 
     /// The gradient for the input, and the gradient for the memory (cross-attention layers).

@@ -83,6 +83,13 @@ public final class Seq2SeqTransformer {
         return encoderNorm.forward(x)
     }
 
+    /// The encoder's output, keeping nothing and without dropout: safe to call from several threads.
+    public func applyEncoder(_ source: [Int32], lengths: [Int]) -> Matrix {
+        var x = embedding.forward(source, lengths: lengths)
+        for layer in encoder { x = layer.apply(x, lengths: lengths) }
+        return encoderNorm.apply(x)
+    }
+
     /// The scores of every vocabulary id after each decoder input token.
     public func decode(_ targetIn: [Int32], lengths: [Int], memory: Matrix, memoryLengths: [Int]) -> Matrix {
         var y = embedding.forward(targetIn, lengths: lengths)

@@ -1,5 +1,3 @@
-import COpenBLAS
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -188,30 +186,18 @@ public final class Translator {
     public init(_ model: Seq2SeqModel, threads: Int) {
         self.model = model
         replicas = [model.network] + (1..<max(threads, 1)).map { _ in model.network.copy() }
-        // Each thread runs its own products: OpenBLAS itself stays on one.
-        openblas_set_num_threads(1)
     }
 
     public func translate(_ texts: [String]) -> [String] {
         let ids = texts.map { Array(model.tokenizer.encode($0).ids.prefix(model.network.settings.maxPositions)) }
-        let order = ids.indices.sorted { ids[$0].count < ids[$1].count }
-        var batches: [[Int]] = [[]]
-        var n = 0
-        for i in order {
-            if !batches[batches.count - 1].isEmpty && n + ids[i].count > Self.batchTokens { batches.append([]); n = 0 }
-            batches[batches.count - 1].append(i)
-            n += ids[i].count
-        }
         let results = UnsafeMutableBufferPointer<String>.allocate(capacity: texts.count)
         results.initialize(repeating: "")
         defer { results.deallocate() }
         let replicas = self.replicas, beam = self.beam, tokenizer = model.tokenizer
-        DispatchQueue.concurrentPerform(iterations: replicas.count) { t in
-            for b in stride(from: t, to: batches.count, by: replicas.count) {
-                let outputs = replicas[t].generate(batches[b].map { ids[$0] }, beam: beam, start: BPETokenizer.start, end: BPETokenizer.end,
-                                                   maxLength: Seq2SeqModel.outputLimit)
-                for (i, out) in zip(batches[b], outputs) { results[i] = tokenizer.decode(out) }
-            }
+        forEachBatch(lengthBatches(ids.map(\.count), tokens: Self.batchTokens), threads: replicas.count) { t, batch in
+            let outputs = replicas[t].generate(batch.map { ids[$0] }, beam: beam, start: BPETokenizer.start, end: BPETokenizer.end,
+                                               maxLength: Seq2SeqModel.outputLimit)
+            for (i, out) in zip(batch, outputs) { results[i] = tokenizer.decode(out) }
         }
         return Array(results)
     }

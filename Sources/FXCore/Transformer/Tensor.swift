@@ -1,4 +1,5 @@
 import COpenBLAS
+import Dispatch
 
 /// A row-major matrix of Float32 in one contiguous buffer: the transformer engine's activations, weights and
 /// gradients. Batches of token vectors are matrices of (tokens x width).
@@ -66,5 +67,38 @@ public final class Parameter {
 
     public func zeroGradient() {
         for i in gradient.values.indices { gradient.values[i] = 0 }
+    }
+}
+
+/// c = alpha · op(a) · op(b) + beta · c on raw row-major storage with leading dimensions, so that a head's
+/// columns of a wider matrix take part without being copied out.
+func gemm(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, transposeA: Bool = false,
+          _ b: UnsafePointer<Float>, _ ldb: Int, transposeB: Bool = false,
+          _ c: UnsafeMutablePointer<Float>, _ ldc: Int, alpha: Float = 1, beta: Float = 0) {
+    guard m > 0 && n > 0 && k > 0 else { return }
+    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// The indices of sequences of `lengths` in batches of similar length (shortest first) of at most `tokens`
+/// tokens each; a longer sequence makes a batch alone.
+func lengthBatches(_ lengths: [Int], tokens: Int) -> [[Int]] {
+    var batches: [[Int]] = []
+    var n = 0
+    for i in lengths.indices.sorted(by: { lengths[$0] < lengths[$1] }) {
+        if batches.isEmpty || (!batches[batches.count - 1].isEmpty && n + lengths[i] > tokens) { batches.append([]); n = 0 }
+        batches[batches.count - 1].append(i)
+        n += lengths[i]
+    }
+    return batches
+}
+
+/// `body(thread, batch)` for every batch, on `threads` threads taking batches in turn; OpenBLAS itself is kept
+/// on one thread, as each of these runs its own products.
+func forEachBatch(_ batches: [[Int]], threads: Int, _ body: (_ thread: Int, _ batch: [Int]) -> Void) {
+    openblas_set_num_threads(1)
+    let threads = max(1, min(threads, batches.count))
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        for b in stride(from: t, to: batches.count, by: threads) { body(t, batches[b]) }
     }
 }
