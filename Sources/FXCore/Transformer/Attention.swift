@@ -149,8 +149,14 @@ func place(_ part: Matrix, into m: inout Matrix, _ start: Int, _ column: Int) {
 /// The element-wise sum of two matrices of one shape.
 func add(_ a: Matrix, _ b: Matrix) -> Matrix {
     var out = a
-    b.values.withUnsafeBufferPointer { b in out.values.withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] += b[i] } } }
+    addInPlace(b, to: &out)
     return out
+}
+
+/// out += b, element-wise.
+func addInPlace(_ b: Matrix, to out: inout Matrix) {
+    precondition(b.values.count == out.values.count)
+    b.values.withUnsafeBufferPointer { b in out.values.withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] += b[i] } } }
 }
 
 /// A softmax along each row; with `causalOffset`, row i sees only columns up to i + offset (the rest get 0).
@@ -158,11 +164,10 @@ func softmaxRows(_ m: UnsafeMutablePointer<Float>, rows: Int, cols: Int, causalO
     for r in 0..<rows {
         let row = m + r * cols
         let visible = causalOffset.map { min(cols, r + $0 + 1) } ?? cols
-        var top = -Float.infinity
-        for c in 0..<visible { top = max(top, row[c]) }
-        var sum: Float = 0
-        for c in 0..<visible { let e = expf(row[c] - top); row[c] = e; sum += e }
-        let inverse = 1 / sum
-        for c in 0..<cols { row[c] = c < visible ? row[c] * inverse : 0 }
+        let top = maximum(row, visible)
+        map8(row, visible) { exp8($0 - top) }
+        let inverse = 1 / sum(row, visible)
+        map8(row, visible) { $0 * inverse }
+        if visible < cols { (row + visible).update(repeating: 0, count: cols - visible) }
     }
 }

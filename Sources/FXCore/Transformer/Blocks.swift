@@ -12,7 +12,11 @@ public final class FeedForward: Layer {
     public func forward(_ x: Matrix) -> Matrix { down.forward(activation.forward(up.forward(x))) }
     public func backward(_ dy: Matrix) -> Matrix { up.backward(activation.backward(down.backward(dy))) }
     /// The output alone, keeping nothing for backward (inference).
-    public func apply(_ x: Matrix) -> Matrix { down.apply(activation.apply(up.apply(x))) }
+    public func apply(_ x: Matrix) -> Matrix {
+        var h = up.apply(x)
+        activation.applyInPlace(&h)
+        return down.apply(h)
+    }
 }
 
 /// One transformer layer: self-attention, optional cross-attention over an encoder's output, feed-forward, each
@@ -70,7 +74,9 @@ public final class TransformerLayer {
     public func apply(_ x: Matrix, lengths: [Int]) -> Matrix {
         precondition(crossAttention == nil)
         func residual(_ x: Matrix, _ k: Int, _ f: (Matrix) -> Matrix) -> Matrix {
-            preNorm ? add(x, f(norms[k].apply(x))) : norms[k].apply(add(x, f(x)))
+            var y = f(preNorm ? norms[k].apply(x) : x)
+            addInPlace(x, to: &y)
+            return preNorm ? y : norms[k].apply(y)
         }
         let h = residual(x, 0) { selfAttention.apply($0, lengths: lengths) }
         return residual(h, 1) { feedForward.apply($0) }

@@ -31,9 +31,21 @@ public final class Linear: Layer {
 
     /// The output alone, keeping nothing for backward (inference).
     public func apply(_ x: Matrix) -> Matrix {
-        var y = Matrix(rows: x.rows, cols: weight.value.rows)
-        gemm(x, weight.value, transposeB: true, into: &y)
-        if let bias { addRowVector(bias.value.values, to: &y) }
+        var y: Matrix
+        if let bias {
+            // The bias in every row first, and the product added to it: one pass over the output fewer.
+            let n = bias.value.cols
+            y = Matrix(rows: x.rows, cols: n, values: [Float](unsafeUninitializedCapacity: x.rows * n) { out, count in
+                bias.value.values.withUnsafeBufferPointer { b in
+                    for r in 0..<x.rows { (out.baseAddress! + r * n).initialize(from: b.baseAddress!, count: n) }
+                }
+                count = x.rows * n
+            })
+            gemm(x, weight.value, transposeB: true, into: &y, beta: 1)
+        } else {
+            y = Matrix(rows: x.rows, cols: weight.value.rows)
+            gemm(x, weight.value, transposeB: true, into: &y)
+        }
         return y
     }
 
@@ -154,11 +166,16 @@ public final class Activation: Layer {
     /// The output alone, keeping nothing for backward (inference).
     public func apply(_ x: Matrix) -> Matrix {
         var y = x
+        applyInPlace(&y)
+        return y
+    }
+
+    /// Replaces every value by its activation.
+    public func applyInPlace(_ y: inout Matrix) {
         switch kind {
         case .relu: for i in y.values.indices { y.values[i] = max(0, y.values[i]) }
-        case .gelu: for i in y.values.indices { let v = y.values[i]; y.values[i] = 0.5 * v * (1 + erff(v * Float(0.5).squareRoot())) }
+        case .gelu: y.values.withUnsafeMutableBufferPointer { map8($0.baseAddress!, $0.count) { v in 0.5 * v * (1 + erf8(v * 0.707_106_78)) } }
         }
-        return y
     }
 
     public func backward(_ dy: Matrix) -> Matrix {
