@@ -87,9 +87,9 @@ def test():
               f"| {acc * 100:.1f}% ({t2:.1f} s) | {(acc - max(ft0, ft1)) * 100:+.1f} |", flush=True)
 
 
-def subset(name, fraction):
-    out = os.path.join(WORK, f"{name}.{fraction}.jsonl")
-    with open(path(name, "train")) as f, open(out, "w") as o:
+def subset(name, fraction, split="train"):
+    out = os.path.join(WORK, f"{name}.{split}.{fraction}.jsonl")
+    with open(path(name, split)) as f, open(out, "w") as o:
         for line in f:
             r = json.loads(line)
             if int(hashlib.sha1(("few" + r["id"]).encode()).hexdigest()[:8], 16) / 2**32 < fraction:

@@ -6,6 +6,9 @@ bench/setup-venv.sh... see bench/README.md).
       strings, and sentence-transformers' embeddings of a few real sentences: the test data in Tests/Fixtures.
   python bench/minilm_reference.py embed MODEL_DIR IN.jsonl OUT.jsonl
       sentence-transformers' embedding of every record's "text" (batch 32, max length 256), and the time encode took.
+  python bench/minilm_reference.py cluster EMBEDDINGS.jsonl IN.jsonl K SEED
+      scikit-learn's KMeans(K, n_init=3) on those embeddings, as BERTopic's users would cluster them: NMI and ARI
+      against IN.jsonl's "label", and the seconds KMeans took.
 """
 import json
 import sys
@@ -85,10 +88,24 @@ def embed(model, source, out):
     print(json.dumps({"records": len(records), "encode_seconds": round(seconds, 2), "max_seq_length": st.max_seq_length}))
 
 
+def cluster(embeddings, source, k, seed):
+    import numpy as np
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    X = np.array([json.loads(line)["embedding"] for line in open(embeddings)])
+    labels = [json.loads(line)["label"] for line in open(source)]
+    start = time.time()
+    clusters = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(X)
+    print(json.dumps({"nmi": normalized_mutual_info_score(labels, clusters), "ari": adjusted_rand_score(labels, clusters),
+                      "seconds": time.time() - start}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "fixtures":
         fixtures(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "embed":
         embed(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif sys.argv[1] == "cluster":
+        cluster(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
         sys.exit(__doc__)

@@ -117,7 +117,7 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("With --valid: stop after this many epochs without improvement.", valueName: "n"))
     var patience: Int?
 
-    @Option(help: ArgumentHelp("Start from this fx model (fine-tuning).", valueName: "model"))
+    @Option(help: ArgumentHelp("Start from this model (fine-tuning): an fx model, or a pretrained Hugging Face BERT-family folder, which gets a new classification head.", valueName: "model|folder"))
     var base: String?
 
     @Option(name: .customLong("base-vectors"), help: ArgumentHelp("Start words from these .vec word vectors.", valueName: "file"))
@@ -150,6 +150,15 @@ struct FxTrain: ParsableCommand {
     @Option(name: .customLong("max-time"), help: ArgumentHelp("Transformer: stop training after this many seconds and keep the best model seen on --valid (or the last).", valueName: "seconds"))
     var maxTime: Double?
 
+    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Pretrained encoder: texts per step.", valueName: "n"))
+    var batchSize = 32
+
+    @Option(name: .customLong("max-length"), help: ArgumentHelp("Pretrained encoder: tokens per text at most, [CLS] and [SEP] included, in training and after.", valueName: "n"))
+    var maxLength = 128
+
+    @Flag(help: "Pretrained encoder: train the new classification head alone, on the frozen encoder's vectors (fast).")
+    var freeze = false
+
     @OptionGroup(title: "Fields") var fields: PairFieldOptions
 
     private var features: FeatureSettings {
@@ -165,9 +174,10 @@ struct FxTrain: ParsableCommand {
 
     func validate() throws {
         guard epochs ?? 1 > 0, lr ?? 1 > 0, threads > 0, minCount >= 1, neg >= 1, layers > 0, heads > 0, ff > 0, batchTokens > 0, warmup >= 0,
-              maxTime ?? 1 > 0 else {
-            throw ValidationError("--epochs, --lr, --threads, --min-count, --neg, --layers, --heads, --ff, --batch-tokens and --max-time must be positive.")
+              maxTime ?? 1 > 0, batchSize > 0 else {
+            throw ValidationError("--epochs, --lr, --threads, --min-count, --neg, --layers, --heads, --ff, --batch-tokens, --batch-size and --max-time must be positive.")
         }
+        guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2 ([CLS] and [SEP]).") }
         guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be at least 0 and below 1.") }
         if arch == .transformer, (dim ?? 256) % heads != 0 { throw ValidationError("--heads \(heads) does not divide --dim \(dim ?? 256).") }
         guard vocabSize >= 300 else { throw ValidationError("--vocab-size must be at least 300 (the specials and the 256 bytes take 260).") }
@@ -206,6 +216,18 @@ struct FxTrain: ParsableCommand {
         t.trainer.progress = isatty(2) != 0
         t.threads = threads
         job.seq2seq = t
+        var e = EncoderTrainJob()
+        e.maxLength = maxLength
+        e.trainer.batchSize = batchSize
+        e.trainer.freeze = freeze
+        e.trainer.epochs = epochs ?? (freeze ? 100 : 5)
+        e.trainer.lr = lr ?? (freeze ? 1e-2 : 1e-4)
+        e.trainer.maxTime = maxTime
+        e.trainer.seed = common.seed
+        e.trainer.patience = patience ?? (freeze ? 10 : 2)
+        e.trainer.threads = threads
+        e.trainer.progress = isatty(2) != 0
+        job.encoder = e
         job.basePath = base
         job.baseVectorsPath = baseVectors
         job.validPath = valid

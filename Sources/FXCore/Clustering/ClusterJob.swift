@@ -88,9 +88,8 @@ public struct ClusterJob {
         var docs: [DocVector] = []
         let space: ClusterSpace
         if let embedPath {
-            let model = try TextModel.load(embedPath)
-            space = .embedding(model, path: embedPath)
-            docs = texts.map(space.vector)
+            space = .embedding(try Embedder(embedPath))
+            docs = space.vectors(texts, threads: threads)
         } else {
             var vectorizer = TfIdf(stopWords: stopWords)
             let words = texts.map(vectorizer.words)
@@ -120,7 +119,11 @@ public struct ClusterJob {
         kmeans.threads = threads
         kmeans.batchSize = batchSize
         let result = kmeans.fit(docs, dimensions: space.dimensions)
-        let fitted = ClusterModel(space: space, centroids: result.centroids, k: chosenK)
+        var fitted = ClusterModel(space: space, centroids: result.centroids, k: chosenK)
+        if case .embedding = space {
+            let vectorizer = TfIdf(stopWords: stopWords)
+            fitted.topics = classTfIdfTopics(texts.map(vectorizer.words), clusters: result.assignments, k: chosenK, top: max(topTerms, 10))
+        }
         let fit = "\(space.dimensions) dimensions, k \(chosenK): objective \(Float(result.objective)) after \(result.iterations) \(batchSize.map { "batches of \($0)" } ?? "iterations") (best of \(restarts))"
         if sampleSize != nil {
             try assignStreaming(fitted, files, tool)
@@ -128,7 +131,7 @@ public struct ClusterJob {
             if let savePath { try fitted.save(savePath) }
             return
         }
-        let topics = (0..<chosenK).map { fitted.topTerms($0, topTerms, stopWords: stopWords) }
+        let topics = (0..<chosenK).map { fitted.topTerms($0, topTerms) }
         for (i, record) in records.enumerated() {
             try write(record, cluster: result.assignments[i], topic: topics[result.assignments[i]].joined(separator: " "),
                       similarity: result.similarities[i], tool.output)
@@ -138,12 +141,22 @@ public struct ClusterJob {
         if let savePath { try fitted.save(savePath) }
     }
 
-    /// Assigns each record of the inputs, as it is read, to its nearest centroid (on `threads` threads, in input order).
+    /// Assigns each record of the inputs, as it is read, to its nearest centroid, in input order: TF-IDF on
+    /// `threads` threads record by record, a model's vectors in groups of records.
     private func assignStreaming(_ fitted: ClusterModel, _ files: [String], _ tool: ToolRun) throws {
-        let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms, stopWords: stopWords).joined(separator: " ") }
+        let topics = (0..<fitted.k).map { fitted.topTerms($0, topTerms).joined(separator: " ") }
+        if case .embedding(let embedder) = fitted.space {
+            try tool.forEachGroup(files, read: text) { group in
+                for (g, v) in zip(group, embedder.embed(group.map(\.value), threads: threads)) {
+                    let (c, sim) = fitted.assign(DocVector(dense: v))
+                    try write(g.record, cluster: c, topic: topics[c], similarity: sim, tool.output)
+                }
+            }
+            return
+        }
         let pipeline = OrderedParallel(threads: threads, output: tool.output, policy: tool.policy) { $0 }
         try pipeline.forEachRecord(tool.inputs, files) { out, record in
-            let (c, sim) = fitted.assign(try text(record))
+            let (c, sim) = fitted.assign(fitted.space.vectors([try text(record)], threads: 1)[0])
             try write(record, cluster: c, topic: topics[c], similarity: sim, out)
         }
     }

@@ -1,37 +1,34 @@
-/// Where documents become vectors: TF-IDF terms (reduced by latent semantic analysis unless `--lsa 0`), or an
-/// fx model's averaged embeddings (`--embed`).
+/// Where documents become vectors: TF-IDF terms (reduced by latent semantic analysis unless `--lsa 0`), or a
+/// model's sentence vectors (`--embed`: a pretrained encoder, or an fx model).
 enum ClusterSpace {
     case tfidf(TfIdf, LatentSemantics?)
-    case embedding(TextModel, path: String)
+    case embedding(Embedder)
 
     var dimensions: Int {
         switch self {
         case .tfidf(let v, let lsa): return lsa?.dimensions ?? v.terms.count
-        case .embedding(let m, _): return m.dim
+        case .embedding(let e): return e.dimensions
         }
     }
 
-    func vector(_ text: String) -> DocVector {
+    /// Each text's unit vector, in order.
+    func vectors(_ texts: [String], threads: Int) -> [DocVector] {
         switch self {
         case .tfidf(let v, let lsa):
-            let terms = v.vector(v.words(text))
-            return lsa?.project(terms) ?? terms
-        case .embedding(let m, _):
-            var v = DocVector(dense: m.documentVector(text))
-            v.normalize()
-            return v
+            return texts.map { text in
+                let terms = v.vector(v.words(text))
+                return lsa?.project(terms) ?? terms
+            }
+        case .embedding(let e):
+            return e.embed(texts, threads: threads).map(DocVector.init(dense:))
         }
     }
 
-    /// A centroid's heaviest terms, or with embeddings the words nearest to it.
-    func topTerms(_ centroid: ArraySlice<Float>, _ n: Int, stopWords: Set<String>) -> [String] {
-        switch self {
-        case .tfidf(let v, let lsa):
-            let weights = lsa?.termWeights(centroid) ?? Array(centroid)
-            return weights.indices.sorted { weights[$0] > weights[$1] }.prefix(n).filter { weights[$0] > 0 }.map { v.terms[$0] }
-        case .embedding(let m, _):
-            return m.nearestWords(Array(centroid), n, skipping: stopWords)
-        }
+    /// A centroid's heaviest terms (TF-IDF spaces; an embedding space has no terms of its own).
+    func topTerms(_ centroid: ArraySlice<Float>, _ n: Int) -> [String] {
+        guard case .tfidf(let v, let lsa) = self else { return [] }
+        let weights = lsa?.termWeights(centroid) ?? Array(centroid)
+        return weights.indices.sorted { weights[$0] > weights[$1] }.prefix(n).filter { weights[$0] > 0 }.map { v.terms[$0] }
     }
 }
 
@@ -41,6 +38,8 @@ struct ClusterModel {
     /// Row-major, `dimensions` floats per centroid.
     var centroids: [Float]
     var k: Int
+    /// Each cluster's words by class-based TF-IDF, found when fitting in an embedding space.
+    var topics: [[String]]?
     var dimensions: Int { space.dimensions }
 
     init(space: ClusterSpace, centroids: [Float], k: Int) {
@@ -49,14 +48,14 @@ struct ClusterModel {
         self.k = k
     }
 
-    func topTerms(_ c: Int, _ n: Int, stopWords: Set<String>) -> [String] {
-        space.topTerms(centroids[(c * dimensions)..<((c + 1) * dimensions)], n, stopWords: stopWords)
+    func topTerms(_ c: Int, _ n: Int) -> [String] {
+        if let topics { return Array(topics[c].prefix(n)) }
+        return space.topTerms(centroids[(c * dimensions)..<((c + 1) * dimensions)], n)
     }
 
-    /// A text's nearest centroid and its similarity.
-    func assign(_ text: String) -> (centroid: Int, similarity: Float) {
-        let v = space.vector(text)
-        return centroids.withUnsafeBufferPointer { v.nearest($0.baseAddress!, k, dimensions) }
+    /// A unit vector's nearest centroid and its similarity.
+    func assign(_ v: DocVector) -> (centroid: Int, similarity: Float) {
+        centroids.withUnsafeBufferPointer { v.nearest($0.baseAddress!, k, dimensions) }
     }
 
     func save(_ path: String) throws {
@@ -67,9 +66,10 @@ struct ClusterModel {
             tensors["idf"] = SafeTensors.Tensor(v.idf, shape: [v.terms.count])
             if let lsa { tensors["components"] = SafeTensors.Tensor(lsa.components, shape: [lsa.terms, lsa.dimensions]) }
             metadata["terms"] = JSONValue.array(v.terms.map { .string($0) }).jsonText
-        case .embedding(_, let path):
-            metadata["embed"] = path
+        case .embedding(let e):
+            metadata["embed"] = e.path
         }
+        if let topics { metadata["topics"] = JSONValue.array(topics.map { .array($0.map { .string($0) }) }).jsonText }
         try AtomicFile.write(path) { out in try SafeTensors.write(tensors, metadata: metadata, to: out) }
     }
 
@@ -84,7 +84,7 @@ struct ClusterModel {
         guard metadata["format"] == "fx-clusters" else { throw bad("its metadata has no format fx-clusters") }
         guard let c = tensors["centroids"], c.shape.count == 2, c.shape[0] >= 1 else { throw bad("no centroids") }
         if let embed = metadata["embed"] {
-            space = .embedding(try TextModel.load(embed), path: embed)
+            space = .embedding(try Embedder(embed))
         } else {
             guard case .array(let items)? = try? JSONValue(parsing: metadata["terms"] ?? "") else { throw bad("no terms") }
             let terms = items.compactMap(\.stringValue)
@@ -100,5 +100,12 @@ struct ClusterModel {
         guard c.shape[1] == space.dimensions else { throw bad("centroids do not match the space") }
         centroids = c.floats
         k = c.shape[0]
+        if let text = metadata["topics"] {
+            guard case .array(let items)? = try? JSONValue(parsing: text), items.count == k else { throw bad("topics do not match the centroids") }
+            topics = items.map { item in
+                guard case .array(let words) = item else { return [] }
+                return words.compactMap(\.stringValue)
+            }
+        }
     }
 }

@@ -51,3 +51,26 @@ public struct TfIdf {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Topic names by class-based TF-IDF, as BERTopic computes them: each cluster's documents count as one document;
+/// a word weighs its frequency in the cluster (as a share of the cluster's words) times log(1 + A / f), where A is
+/// the mean number of words per cluster and f the word's frequency in all clusters. The `n` heaviest words name
+/// each cluster: the words that most distinguish its documents.
+public func classTfIdfTopics(_ documents: [[String]], clusters: [Int], k: Int, top n: Int) -> [[String]] {
+    var counts = [[String: Int]](repeating: [:], count: k)
+    var total: [String: Int] = [:]
+    for (words, c) in zip(documents, clusters) {
+        for w in words {
+            counts[c][w, default: 0] += 1
+            total[w, default: 0] += 1
+        }
+    }
+    let sizes = counts.map { $0.values.reduce(0, +) }
+    let mean = Double(sizes.reduce(0, +)) / Double(max(k, 1))
+    return (0..<k).map { c in
+        let weights = counts[c].map { word, count in
+            (word, Double(count) / Double(max(sizes[c], 1)) * log(1 + mean / Double(total[word]!)))
+        }
+        return weights.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(n).map(\.0)
+    }
+}

@@ -41,14 +41,17 @@ public struct EvalJob {
             case .seq2seq(let m):
                 try applyTextToText(m, tool, files: files)
                 return
-            case .encoder:
-                throw FXError.data("a pretrained encoder without a classification head: --embed writes its sentence vectors, and fx-train --base fine-tunes it on labels", at: modelPath)
+            case .encoder(let m):
+                guard m.head != nil else {
+                    throw FXError.data("a pretrained encoder without a classification head: --embed writes its sentence vectors, and fx-train --base fine-tunes it on labels", at: modelPath)
+                }
+                try applyEncoderClassifier(m, tool, files: files)
+                return
             case .linear(let m):
                 model = m
             }
             let threshold = self.threshold ?? (model.multiLabel ? 0.5 : nil)
-            let k = max(self.k, 1)
-            var metrics = ClassificationMetrics(k: k)
+            var metrics = ClassificationMetrics(k: max(k, 1))
             let want = max(k, threshold == nil ? 1 : model.labels.count)
             /// The input's labels, best first.
             func rank(_ record: Record, _ scratch: inout [UInt8]) throws -> [(label: Int, score: Float)] {
@@ -62,43 +65,74 @@ public struct EvalJob {
                 final class Worker { let output: Output; var scratch: [UInt8] = []; init(_ o: Output) { output = o } }
                 let pipeline = OrderedParallel(threads: threads, output: tool.output, policy: tool.policy, make: Worker.init)
                 try pipeline.forEachRecord(tool.inputs, files) { worker, record in
-                    let ranked = try rank(record, &worker.scratch)
-                    if let best = ranked.first {
-                        record.set("prediction", .string(model.labels[best.label]))
-                        record.set("score", JSONValue(Double(rounded(Double(best.score)))))
-                    }
-                    if k > 1 {
-                        record.set("top", .array(ranked.prefix(k).map {
-                            .object([JSONMember("label", .string(model.labels[$0.label])), JSONMember("score", JSONValue(rounded(Double($0.score))))])
-                        }))
-                    }
+                    annotate(&record, try rank(record, &worker.scratch), model.labels)
                     try worker.output.write(record)
                 }
                 return
             }
             var scratch: [UInt8] = []
             try tool.inputs.forEachRecord(files) { record, _ in
-                let ranked = try rank(record, &scratch)
-                guard let t = record.index(of: targetField) else { throw FXError.data("no field '\(targetField)' to score against (--predict annotates records without one)") }
-                let gold: [String]
-                switch record.value(at: t) {
-                case .string(let s): gold = [s]
-                case .number(let n): gold = [n]
-                case .array(let items): gold = items.compactMap(\.stringValue)
-                case let other: throw FXError.data("field '\(targetField)' is \(other.typeName), not a string or an array of strings")
-                }
-                let names = ranked.map { model.labels[$0.label] }
-                var predicted: Set<String>
-                if let threshold {
-                    predicted = Set(ranked.filter { Double($0.score) >= threshold }.map { model.labels[$0.label] })
-                } else {
-                    predicted = names.first.map { [$0] } ?? []
-                }
-                if predicted.isEmpty, let first = names.first, !model.multiLabel { predicted = [first] }
-                metrics.add(gold: gold, predicted: predicted, ranked: names, known: { model.labelIndex[$0] != nil })
+                try score(record, try rank(record, &scratch), model.labels, multiLabel: model.multiLabel, threshold: threshold, &metrics)
             }
             try writeReport(metrics.report, tool.output)
         }
+    }
+
+    /// A record with its best label as "prediction", its "score", and with --k above 1 the "top" k.
+    private func annotate(_ record: inout Record, _ ranked: [(label: Int, score: Float)], _ labels: [String]) {
+        if let best = ranked.first {
+            record.set("prediction", .string(labels[best.label]))
+            record.set("score", JSONValue(Double(rounded(Double(best.score)))))
+        }
+        if k > 1 {
+            record.set("top", .array(ranked.prefix(k).map {
+                .object([JSONMember("label", .string(labels[$0.label])), JSONMember("score", JSONValue(rounded(Double($0.score))))])
+            }))
+        }
+    }
+
+    /// Adds a record's ranked labels, against its targets, to the metrics.
+    private func score(_ record: Record, _ ranked: [(label: Int, score: Float)], _ labels: [String], multiLabel: Bool,
+                       threshold: Double?, _ metrics: inout ClassificationMetrics) throws {
+        guard let t = record.index(of: targetField) else { throw FXError.data("no field '\(targetField)' to score against (--predict annotates records without one)") }
+        let gold: [String]
+        switch record.value(at: t) {
+        case .string(let s): gold = [s]
+        case .number(let n): gold = [n]
+        case .array(let items): gold = items.compactMap(\.stringValue)
+        case let other: throw FXError.data("field '\(targetField)' is \(other.typeName), not a string or an array of strings")
+        }
+        let names = ranked.map { labels[$0.label] }
+        var predicted: Set<String>
+        if let threshold {
+            predicted = Set(ranked.filter { Double($0.score) >= threshold }.map { labels[$0.label] })
+        } else {
+            predicted = names.first.map { [$0] } ?? []
+        }
+        if predicted.isEmpty, let first = names.first, !multiLabel { predicted = [first] }
+        let known = Set(labels)
+        metrics.add(gold: gold, predicted: predicted, ranked: names, known: { known.contains($0) })
+    }
+
+    /// A fine-tuned encoder's labels for each record's input, in groups of records (batches of similar length
+    /// on --threads threads): scored, or written back with --predict.
+    private func applyEncoderClassifier(_ model: EncoderModel, _ tool: ToolRun, files: [String]) throws {
+        let threshold = self.threshold ?? (model.multiLabel ? 0.5 : nil)
+        var metrics = ClassificationMetrics(k: max(k, 1))
+        let want = max(k, threshold == nil ? 1 : model.labels.count)
+        try tool.forEachGroup(files, read: { try Self.string($0, inputField) }, process: { group in
+            for ((record, _), scores) in zip(group, model.classify(group.map(\.value), threads: threads)) {
+                let ranked = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(want).map { (label: $0, score: scores[$0]) }
+                if predict {
+                    var record = record
+                    annotate(&record, ranked, model.labels)
+                    try tool.output.write(record)
+                } else {
+                    try score(record, ranked, model.labels, multiLabel: model.multiLabel, threshold: threshold, &metrics)
+                }
+            }
+        })
+        if !predict { try writeReport(metrics.report, tool.output) }
     }
 
     /// A text-to-text model on each record's input: its outputs scored against the targets (BLEU, chrF), or
@@ -107,11 +141,11 @@ public struct EvalJob {
         let translator = Translator(model, threads: threads)
         translator.beam = beam
         var metrics = TextMetrics()
-        try forEachGroup(tool, files, read: { record in
+        try tool.forEachGroup(files, read: { record in
             (input: try Self.string(record, inputField),
              target: predict ? nil : try Self.string(record, targetField, purpose: " to score against (--predict annotates records without one)"))
         }, process: { group in
-            let outputs = translator.translate(group.map(\.1.input))
+            let outputs = translator.translate(group.map(\.value.input))
             for ((record, fields), out) in zip(group, outputs) {
                 if predict {
                     var record = record
@@ -127,34 +161,13 @@ public struct EvalJob {
 
     /// Each record back with "embedding", the model's sentence vector of its input.
     private func writeEmbeddings(_ embedder: Embedder, _ tool: ToolRun, files: [String]) throws {
-        try forEachGroup(tool, files, read: { try Self.string($0, inputField) }, process: { group in
-            for ((record, _), vector) in zip(group, embedder.embed(group.map(\.1), threads: threads)) {
+        try tool.forEachGroup(files, read: { try Self.string($0, inputField) }, process: { group in
+            for ((record, _), vector) in zip(group, embedder.embed(group.map(\.value), threads: threads)) {
                 var record = record
                 record.set("embedding", .array(vector.map { .number(String($0)) }))
                 try tool.output.write(record)
             }
         })
-    }
-
-    /// Reads records in groups of `size` and processes each group at once (models that work in batches).
-    /// A record `read` rejects is reported after the records before it are processed, so output keeps input order.
-    private func forEachGroup<T>(_ tool: ToolRun, _ files: [String], size: Int = 1024, read: (Record) throws -> T,
-                                 process: ([(Record, T)]) throws -> Void) throws {
-        var group: [(Record, T)] = []
-        try tool.inputs.forEachRecord(files) { record, _ in
-            do {
-                group.append((record, try read(record)))
-            } catch let error as FXError where error.kind == .data {
-                try process(group)
-                group = []
-                throw error
-            }
-            if group.count >= size {
-                try process(group)
-                group = []
-            }
-        }
-        try process(group)
     }
 
     /// A record's string field; a data error when it is missing or not a string.

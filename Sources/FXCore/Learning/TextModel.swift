@@ -250,22 +250,6 @@ public final class TextModel {
         return h
     }
 
-    /// The `n` vocabulary words closest to `v` by cosine, among the 5,000 most widespread (lowest idf) words of
-    /// two characters or more that are not stop words: rare words have vectors training barely moved.
-    public func nearestWords(_ v: [Float], _ n: Int, skipping stopWords: Set<String>) -> [String] {
-        var scored: [(Float, Int)] = []
-        let candidates = words.indices.filter { words[$0].unicodeScalars.count >= 2 && !stopWords.contains(words[$0]) }
-            .sorted { weights[settings.buckets + $0] < weights[settings.buckets + $1] }.prefix(5000)
-        input.withUnsafeBufferPointer { e in
-            for id in candidates {
-                let row = e.baseAddress! + (settings.buckets + id) * dim
-                let norm = dot(row, row, dim).squareRoot()
-                if norm > 0 { scored.append((dot(row, v) / norm, id)) }
-            }
-        }
-        return scored.sorted { $0.0 > $1.0 }.prefix(n).map { words[$0.1] }
-    }
-
     /// The `k` best labels with their probabilities (softmax, hs) or scores (sigmoid: ns, ova), best first.
     public func predict(features: [Int32], k: Int) -> [(label: Int, score: Float)] {
         var h = [Float](repeating: 0, count: dim)

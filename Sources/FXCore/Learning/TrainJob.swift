@@ -6,6 +6,8 @@ public struct TrainJob {
     public var arch: Architecture?
     /// Settings of a transformer run.
     public var seq2seq = Seq2SeqTrainJob()
+    /// Settings of a run that fine-tunes a pretrained encoder (`--base` one).
+    public var encoder = EncoderTrainJob()
     public var features = FeatureSettings()
     /// nil: one-vs-all up to 200 labels and for multi-label targets (it beat softmax on validation), negative
     /// sampling beyond (its embeddings transfer best to fine-tuning).
@@ -27,20 +29,22 @@ public struct TrainJob {
     public func run(_ tool: ToolRun, files: [String]) throws {
         try tool.run {
             for path in [outputPath] + [exportVectorsPath].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
-            var base: TextModel?, seq2seqBase: Seq2SeqModel?
+            var base: TextModel?, seq2seqBase: Seq2SeqModel?, encoderBase: EncoderModel?
             switch try basePath.map(FXModel.load) {
             case .linear(let m)?: base = m
             case .seq2seq(let m)?: seq2seqBase = m
-            case .encoder?: throw FXError.usage("fine-tuning a pretrained encoder (--base \(basePath!)) is not available yet")
+            case .encoder(let m)?: encoderBase = m
             case nil: break
             }
+            if arch != nil && encoderBase != nil { throw FXError.usage("--base \(basePath!) is a pretrained encoder: it is fine-tuned as a classifier, and --arch does not apply") }
             if arch == .transformer && base != nil { throw FXError.usage("--base \(basePath!) is a linear model; a transformer cannot start from it") }
             if arch == .linear && seq2seqBase != nil { throw FXError.usage("--base \(basePath!) is a transformer; --arch linear cannot start from it") }
             let settings = base?.settings ?? features
             let data = TrainingData(tokenizer: settings.tokenizer)
+            data.keepTexts = encoderBase != nil
             let texts = TextPairs()
             // The model is chosen before the pairs are kept: from the options, the base, or the first pairs.
-            var chosen = arch ?? (base != nil ? .linear : seq2seqBase != nil ? .transformer : nil)
+            var chosen = arch ?? (base != nil || encoderBase != nil ? .linear : seq2seqBase != nil ? .transformer : nil)
             var head: [(Record, String)] = []
             func keep(_ record: Record) throws {
                 if chosen == .linear {
@@ -66,6 +70,11 @@ public struct TrainJob {
             if chosen == nil { try choose() }
             if chosen == .transformer {
                 try seq2seq.run(tool, pairs: texts, base: seq2seqBase, basePath: basePath, validPath: validPath,
+                                inputField: inputField, targetField: targetField, outputPath: outputPath)
+                return
+            }
+            if let encoderBase {
+                try encoder.run(tool, data: data, base: encoderBase, basePath: basePath!, validPath: validPath,
                                 inputField: inputField, targetField: targetField, outputPath: outputPath)
                 return
             }

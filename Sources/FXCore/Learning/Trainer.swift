@@ -19,6 +19,9 @@ public final class TrainingData {
     private(set) var targets: [Int32] = []
     private(set) var targetEnds: [Int] = []
     public private(set) var hasMultiLabel = false
+    /// The inputs as text too (for models with their own tokenizer), when `keepTexts` is set before adding.
+    public var keepTexts = false
+    public private(set) var texts: [String] = []
     private var targetWordCount = 0
     private var distinctTargetTexts = Set<String>()
 
@@ -57,6 +60,7 @@ public final class TrainingData {
             return true
         }
         guard ok != nil else { throw FXError.data("field '\(inputField)' is \(record.value(at: i).typeName), not a string") }
+        if keepTexts { texts.append(record.string(at: i)!) }
         tokenEnds.append(tokens.count)
         for name in targetNames {
             if let id = labelIds[name] {
@@ -81,6 +85,9 @@ public final class TrainingData {
         guard n >= 20 else { return false }
         return Double(labels.count) / Double(n) > 0.5 && Double(targetWordCount) / Double(n) > 2
     }
+
+    /// Each example's label ids.
+    public var exampleLabels: [[Int32]] { (0..<count).map { Array(targets[targetRange($0)]) } }
 
     func tokenRange(_ example: Int) -> Range<Int> { (example == 0 ? 0 : tokenEnds[example - 1])..<tokenEnds[example] }
     func targetRange(_ example: Int) -> Range<Int> { (example == 0 ? 0 : targetEnds[example - 1])..<targetEnds[example] }

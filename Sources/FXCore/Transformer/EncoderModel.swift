@@ -148,6 +148,12 @@ public final class EncoderModel {
     /// Tokens per batch of texts of similar length.
     static let batchTokens = 4096
 
+    /// Each text's label scores (probabilities) by the classification head, in order.
+    public func classify(_ texts: [String], threads: Int) -> [[Float]] {
+        let classifier = EncoderClassifier(network: network, head: head!, pooling: pooling, multiLabel: multiLabel, frozen: true, seed: 0)
+        return batchedRows(texts.map(ids), threads: threads) { classifier.scores($0, lengths: $1) }
+    }
+
     /// Each text's sentence vector, in order, computed on `threads` threads in batches of similar length.
     public func embed(_ texts: [String], threads: Int) -> [[Float]] {
         batchedRows(texts.map(ids), threads: threads, sentenceVectors)

@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// AdamW (decoupled weight decay) with linear warm-up then inverse-square-root decay, and gradient clipping by
-/// the global norm of all gradients.
+/// AdamW (decoupled weight decay) with linear warm-up then inverse-square-root decay (or linear decay to 0 at
+/// `totalSteps`, as fine-tuning usually runs), and gradient clipping by the global norm of all gradients.
 public final class AdamW {
     public let parameters: [Parameter]
     public var lr: Double
@@ -12,6 +12,8 @@ public final class AdamW {
     public var warmup: Int
     /// Gradients whose global norm exceeds this are scaled down to it (0: no clipping).
     public var clip: Float = 1
+    /// With a value: after warm-up, the rate falls linearly to 0 at this step instead.
+    public var totalSteps: Int?
     public private(set) var step = 0
     private var m: [[Float]], v: [[Float]]
 
@@ -23,9 +25,12 @@ public final class AdamW {
         v = m
     }
 
-    /// The learning rate at `step` (1-based): lr · step / warmup up to warm-up, then lr · sqrt(warmup / step).
+    /// The learning rate at `step` (1-based): lr · step / warmup up to warm-up, then lr · sqrt(warmup / step), or
+    /// with `totalSteps` lr · (total - step) / (total - warmup).
     public func rate(at step: Int) -> Double {
-        step <= warmup ? lr * Double(step) / Double(warmup) : lr * (Double(warmup) / Double(step)).squareRoot()
+        if step <= warmup { return lr * Double(step) / Double(warmup) }
+        if let total = totalSteps { return lr * Double(max(total - step, 0)) / Double(max(total - warmup, 1)) }
+        return lr * (Double(warmup) / Double(step)).squareRoot()
     }
 
     /// The global norm of all gradients.
@@ -66,5 +71,20 @@ public final class AdamW {
             }
         }
         return norm
+    }
+}
+
+/// Data parallelism's reduction: `parameters`' gradients become Σ weights[t] · gradient of copy t, where copy 0 is
+/// `parameters` itself and the others are `others` (in the same order), whose gradients are zeroed.
+func mergeGradients(_ parameters: [Parameter], _ others: [[Parameter]], weights: [Float]) {
+    for (k, p) in parameters.enumerated() {
+        p.gradient.values.withUnsafeMutableBufferPointer { g in
+            for j in 0..<g.count { g[j] *= weights[0] }
+            for (t, other) in others.enumerated() {
+                other[k].gradient.values.withUnsafeMutableBufferPointer { h in
+                    for j in 0..<g.count { g[j] += weights[t + 1] * h[j]; h[j] = 0 }
+                }
+            }
+        }
     }
 }

@@ -64,17 +64,7 @@ public struct Seq2SeqTrainer {
             }
             let total = Float(max(results.reduce(0) { $0 + $1.tokens }, 1))
             let weights = results.map { Float($0.tokens) / total }
-            let others = replicas.dropFirst().map(\.parameters)
-            for (k, p) in parameters.enumerated() {
-                p.gradient.values.withUnsafeMutableBufferPointer { g in
-                    for j in 0..<g.count { g[j] *= weights[0] }
-                    for (t, other) in others.enumerated() {
-                        other[k].gradient.values.withUnsafeMutableBufferPointer { h in
-                            for j in 0..<g.count { g[j] += weights[t + 1] * h[j]; h[j] = 0 }
-                        }
-                    }
-                }
-            }
+            mergeGradients(parameters, replicas.dropFirst().map(\.parameters), weights: weights)
             return zip(results, weights).reduce(0) { $0 + $1.0.loss * $1.1 }
         }
         /// The replicas take the updated values.
@@ -159,13 +149,6 @@ public struct Seq2SeqTrainer {
     }
 
     private func mean(_ values: [Float]) -> Float { values.isEmpty ? .nan : values.reduce(0, +) / Float(values.count) }
-
-    /// h:mm:ss or m:ss.
-    private func clock(_ seconds: Double) -> String {
-        let s = max(0, Int(seconds.rounded()))
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return s >= 3600 ? "\(s / 3600):\(two(s / 60 % 60)):\(two(s % 60))" : "\(s / 60):\(two(s % 60))"
-    }
 }
 
 extension Seq2SeqModel {

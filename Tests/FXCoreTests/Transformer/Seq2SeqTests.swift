@@ -75,7 +75,7 @@ import Testing
         let optimizer = AdamW(model.parameters, lr: 3e-3, warmup: 30)
         var rng = SplitMix64(seed: 6)
         func sample() -> [Int32] { (0..<Int.random(in: 2...5, using: &rng)).map { _ in Int32.random(in: 3...8, using: &rng) } }
-        for _ in 0..<400 {
+        for _ in 0..<500 {
             var b = Seq2SeqTransformer.Batch(source: [], sourceLengths: [], targetIn: [], targetOut: [], targetLengths: [])
             for _ in 0..<16 {
                 let src = sample(), tgt = task(src)
