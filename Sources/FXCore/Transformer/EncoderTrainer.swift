@@ -158,9 +158,7 @@ public struct EncoderTrainer {
             mergeGradients(parameters, replicas.dropFirst().map(\.parameters), weights: weights)
             return zip(losses, weights).reduce(0) { $0 + $1.0 * $1.1 }
         }
-        func share() {
-            for other in replicas.dropFirst() { for (p, q) in zip(other.parameters, parameters) { p.value = q.value } }
-        }
+        func share() { for other in replicas.dropFirst() { copyValues(parameters, to: other.parameters) } }
         func evaluate(_ epoch: Double) {
             guard let valid, let validIds else { return }
             let scores = batchedRows(validIds, threads: threads) { classifier.scores($0, lengths: $1) }

@@ -59,6 +59,24 @@ func map8(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Float8) -> Float
     }
 }
 
+/// p[i] = f(p[i], q[i]) for `count` floats, eight at a time.
+@inline(__always)
+func zip8(_ p: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>, _ count: Int, _ f: (Float8, Float8) -> Float8) {
+    var i = 0
+    let raw = UnsafeMutableRawPointer(p), other = UnsafeRawPointer(q)
+    while i + 8 <= count {
+        let out = f(raw.loadUnaligned(fromByteOffset: i * 4, as: Float8.self), other.loadUnaligned(fromByteOffset: i * 4, as: Float8.self))
+        raw.storeBytes(of: out, toByteOffset: i * 4, as: Float8.self)
+        i += 8
+    }
+    if i < count {
+        var a = Float8(), b = Float8()
+        for j in 0..<(count - i) { a[j] = p[i + j]; b[j] = q[i + j] }
+        let out = f(a, b)
+        for j in 0..<(count - i) { p[i + j] = out[j] }
+    }
+}
+
 /// The largest of `count` floats (at least one).
 @inline(__always)
 func maximum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {

@@ -180,14 +180,18 @@ public final class Activation: Layer {
 
     public func backward(_ dy: Matrix) -> Matrix {
         var dx = dy
-        for i in dx.values.indices {
-            let v = input.values[i]
-            switch kind {
-            case .relu: if v <= 0 { dx.values[i] = 0 }
-            case .gelu:
-                let cdf = 0.5 * (1 + erff(v * Float(0.5).squareRoot()))
-                let pdf = expf(-0.5 * v * v) / (2 * Float.pi).squareRoot()
-                dx.values[i] *= cdf + v * pdf
+        dx.values.withUnsafeMutableBufferPointer { d in
+            input.values.withUnsafeBufferPointer { x in
+                switch kind {
+                case .relu:
+                    for i in 0..<d.count where x[i] <= 0 { d[i] = 0 }
+                case .gelu:
+                    // d/dv v·Φ(v) = Φ(v) + v·φ(v).
+                    zip8(d.baseAddress!, x.baseAddress!, d.count) { g, v in
+                        let cdf = 0.5 * (1 + erf8(v * 0.707_106_78))
+                        return g * (cdf + v * exp8(-0.5 * v * v) * 0.398_942_28)
+                    }
+                }
             }
         }
         return dx

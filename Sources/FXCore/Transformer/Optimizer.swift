@@ -88,3 +88,13 @@ func mergeGradients(_ parameters: [Parameter], _ others: [[Parameter]], weights:
         }
     }
 }
+
+/// Copies each parameter's values into the matching parameter's own storage (another thread's copy after an
+/// update): the arrays are not shared, so the next update writes in place instead of copying them.
+func copyValues(_ parameters: [Parameter], to others: [Parameter]) {
+    for (p, q) in zip(parameters, others) {
+        p.value.values.withUnsafeBufferPointer { src in
+            q.value.values.withUnsafeMutableBufferPointer { dst in _ = dst.update(fromContentsOf: src) }
+        }
+    }
+}

@@ -68,9 +68,7 @@ public struct Seq2SeqTrainer {
             return zip(results, weights).reduce(0) { $0 + $1.0.loss * $1.1 }
         }
         /// The replicas take the updated values.
-        func share() {
-            for other in replicas.dropFirst() { for (p, q) in zip(other.parameters, parameters) { p.value = q.value } }
-        }
+        func share() { for other in replicas.dropFirst() { copyValues(parameters, to: other.parameters) } }
 
         func evaluate(_ epoch: Double) {
             guard let valid else { return }
