@@ -64,3 +64,14 @@ echo "== Unsupervised: the descriptions grouped into 6 topics without their labe
 fx-cluster -k 6 --seed 1 examples/descriptions.jsonl --summary "$out/topics.jsonl" -q > "$out/clustered.jsonl"
 cut -c1-200 "$out/topics.jsonl"
 fx-eval --clusters --target-field label "$out/clustered.jsonl"
+
+echo
+echo "== A pretrained encoder (all-MiniLM-L6-v2, fetched by make models): embeddings, topics, fine-tuning on few labels"
+M=models/all-MiniLM-L6-v2
+head -2 examples/descriptions.jsonl | fx-eval -m $M --embed --input-field text | cut -c1-200
+fx-cluster -k 6 --seed 1 --embed $M examples/descriptions.jsonl --summary "$out/minilm-topics.jsonl" -q > "$out/minilm-clustered.jsonl"
+cut -c1-200 "$out/minilm-topics.jsonl"
+fx-eval --clusters --target-field label "$out/minilm-clustered.jsonl"
+echo "-- fine-tuning the encoder and a new head on $(wc -l < "$out/few.jsonl") labeled pairs (the few labels above), 3 epochs:"
+fx-train "$out/few.jsonl" --base $M --epochs 3 --max-length 96 --seed 1 -o "$out/minilm-tuned.fxm"
+echo "accuracy $(accuracy "$out/minilm-tuned.fxm") fine-tuned from all-MiniLM-L6-v2 (the linear model: $scratch from scratch, $tuned from the base)"

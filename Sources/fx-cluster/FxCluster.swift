@@ -27,10 +27,14 @@ struct FxCluster: ParsableCommand {
         vocabulary, idf, latent directions and centroids (safetensors); --load FILE assigns new documents as a stream, without \
         fitting again. fx-eval --clusters scores the output against reference labels.
 
-        --embed MODEL.fxm clusters a trained fx model's document vectors (the idf-weighted average of its word \
-        and n-gram embeddings, as fx-train computes them) instead, so the self-supervised model from \
-        fx-mask | fx-train serves clustering too; topics are then the vocabulary words nearest each centroid, \
-        and --save records the model's path for --load.
+        --embed MODEL clusters a model's sentence vectors instead: a pretrained Hugging Face BERT-family \
+        folder such as all-MiniLM-L6-v2 (as fx-eval --embed computes them), or an fx model (the linear model's \
+        document vector, so the self-supervised base from fx-mask | fx-train serves clustering too). Topics are \
+        then the words that most distinguish each cluster's documents, by class-based TF-IDF as BERTopic \
+        computes it (a word's share of the cluster's words times log(1 + mean words per cluster / its frequency \
+        in all of them)); --save records the model's path, the centroids and the topics for --load. On whole \
+        Debian descriptions the encoder and TF-IDF + LSA group about as well (NMI 0.450 and 0.446); on one-line \
+        synopses the encoder is far ahead (0.393 against 0.320).
 
         --sample N is for inputs larger than memory comfortably holds: the vocabulary and the centroids are \
         fitted on a uniform (reservoir) sample of N documents, then every document is assigned in a second pass \
@@ -46,6 +50,7 @@ struct FxCluster: ParsableCommand {
           fx-cluster --load /tmp/topics.fxc examples/debian-sections.tar.gz -q
           fx-cluster -k auto --k-range 2..12 examples/descriptions.jsonl
           fx-mask examples/corpus.jsonl.gz -q | fx-train -o /tmp/base.fxm --epochs 2 -q && fx-cluster -k 6 --embed /tmp/base.fxm examples/descriptions.jsonl -q
+          fx-cluster -k 6 --embed models/all-MiniLM-L6-v2 examples/descriptions.jsonl --summary /tmp/minilm-topics.jsonl -q
         """
     )
 
@@ -102,7 +107,7 @@ struct FxCluster: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: ArgumentHelp("Fit by mini-batch k-means: centroids move towards random batches of this many documents instead of full passes (for large fits).", valueName: "n"))
     var batchSize: Int?
 
-    @Option(help: ArgumentHelp("Cluster this fx model's document vectors (e.g. the self-supervised base) instead of TF-IDF.", valueName: "model"))
+    @Option(help: ArgumentHelp("Cluster this model's sentence vectors instead of TF-IDF: a Hugging Face BERT-family folder (e.g. all-MiniLM-L6-v2) or an fx model.", valueName: "model|folder"))
     var embed: String?
 
     private var parsedK: ClusterJob.K? {

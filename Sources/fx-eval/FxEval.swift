@@ -34,6 +34,17 @@ struct FxEval: ParsableCommand {
         hypotheses and ranks the finished ones by log-probability per token. An output is at most 1.5 x its \
         source's tokens + 10.
 
+        --embed streams each record back with "embedding", the model's sentence vector of its input (unit \
+        length): for a pretrained BERT-family encoder the pooling its sentence-transformers config asks for (mean \
+        by default), for a text-to-text model its encoder's output averaged over the tokens, for the linear model \
+        its document vector. Texts are encoded in batches of similar length, packed without padding, on --threads \
+        threads.
+
+        -m takes fx's model files and Hugging Face BERT-family folders (config.json, vocab.txt, \
+        model.safetensors, e.g. all-MiniLM-L6-v2 from `make models`), or such a model.safetensors with its \
+        config.json and vocab.txt beside it. A pretrained encoder embeds (--embed); once fine-tuned by fx-train \
+        --base it also scores and predicts labels, like the linear model.
+
         Examples (from the root of fx's source, whose examples/ folder holds the data):
           fx-pair examples/debian-sections.tar.gz | fx-train -o /tmp/eval-demo.fxm -q
           fx-pair examples/debian-sections.tar.gz | fx-eval -m /tmp/eval-demo.fxm --k 3
@@ -42,6 +53,7 @@ struct FxEval: ParsableCommand {
           fx-cluster -k 6 examples/descriptions.jsonl -q | fx-eval --clusters --target-field label
           fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | head -500 | fx-train --dim 32 --ff 64 --layers 1 --vocab-size 1000 --epochs 1 -o /tmp/en-fr.fxm -q
           fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | tail -20 | fx-eval -m /tmp/en-fr.fxm --beam 2
+          head -3 examples/descriptions.jsonl | fx-eval -m models/all-MiniLM-L6-v2 --embed --input-field text
         """
     )
 

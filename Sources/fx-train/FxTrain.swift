@@ -57,12 +57,24 @@ struct FxTrain: ParsableCommand {
         with settings and the BPE pieces and merges in __metadata__. It is written atomically: an \
         interrupted run (Ctrl-C) leaves neither a partial model nor a temporary file.
 
+        A pretrained encoder (--base a Hugging Face BERT-family folder such as all-MiniLM-L6-v2, or an fx-encoder \
+        file fx-train wrote) is fine-tuned as a classifier: a new head on its mean-pooled vector (softmax, or \
+        one sigmoid per label for multi-label targets) is trained with the whole encoder, AdamW (--lr 1e-4, \
+        weight decay 0.01), 10% warm-up then linear decay to 0, --epochs 5, --batch-size 32 texts of at most \
+        --max-length 128 tokens, dropout 0.1; each batch is split between copies of the network on --threads \
+        threads. --valid FILE scores accuracy after each epoch, keeps the best and stops after --patience (2) \
+        epochs without improvement. --freeze trains the head alone on vectors computed once (fast; --epochs \
+        100, --lr 0.01, --patience 10 by default). The progress line shows examples/s and the ETA. The file keeps \
+        the encoder's Hugging Face names, with classifier.weight and classifier.bias; fx-eval scores it, \
+        --predict applies it and --embed uses its encoder.
+
         Examples (from the root of fx's source, whose examples/ folder holds the data):
           fx-pair examples/debian-sections.tar.gz | fx-train -o /tmp/sections.fxm -q
           fx-mask examples/corpus.jsonl.gz | fx-train -o /tmp/base.fxm --epochs 5 -q
           fx-pair examples/debian-sections.tar.gz | fx-train --base /tmp/base.fxm -o /tmp/tuned.fxm -q
           fx-train examples/descriptions.jsonl --input-field text --target-field label --export-vectors /tmp/words.vec -o /tmp/m.fxm -q
           fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | fx-train --dim 64 --ff 256 --layers 2 --vocab-size 2000 --max-time 20 -o /tmp/en-fr.fxm -q
+          fx-train --base models/all-MiniLM-L6-v2 --freeze --input-field text --target-field label examples/descriptions.jsonl -o /tmp/minilm-head.fxm -q
         """
     )
 
@@ -102,10 +114,10 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Negative samples per example (--loss ns).", valueName: "n"))
     var neg = 5
 
-    @Option(help: ArgumentHelp("Passes over the data (default: 40 linear, 30 transformer).", valueName: "n"))
+    @Option(help: ArgumentHelp("Passes over the data (default: 40 linear, 30 transformer, 5 fine-tuning a pretrained encoder, 100 with --freeze).", valueName: "n"))
     var epochs: Int?
 
-    @Option(help: ArgumentHelp("Learning rate. Linear: the starting rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs). Transformer: AdamW's peak rate after warm-up (default: 0.001).", valueName: "rate"))
+    @Option(help: ArgumentHelp("Learning rate. Linear: the starting rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs). Transformer: AdamW's peak rate after warm-up (default: 0.001; 1e-4 fine-tuning a pretrained encoder, 0.01 with --freeze).", valueName: "rate"))
     var lr: Double?
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))
@@ -147,7 +159,7 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Transformer: steps of linear warm-up before the rate decays as 1/sqrt(step).", valueName: "steps"))
     var warmup = 400
 
-    @Option(name: .customLong("max-time"), help: ArgumentHelp("Transformer: stop training after this many seconds and keep the best model seen on --valid (or the last).", valueName: "seconds"))
+    @Option(name: .customLong("max-time"), help: ArgumentHelp("Transformers: stop training after this many seconds and keep the best model seen on --valid (or the last).", valueName: "seconds"))
     var maxTime: Double?
 
     @Option(name: .customLong("batch-size"), help: ArgumentHelp("Pretrained encoder: texts per step.", valueName: "n"))

@@ -61,23 +61,30 @@ public struct ToolRun {
 
 extension ToolRun {
     /// Reads records in groups of `size` and processes each group at once (models that work in batches).
-    /// A record `read` rejects is reported after the records before it are processed, so output keeps input order.
+    /// The records read before a bad one (a line that is not JSON, or one `read` rejects) are processed before it
+    /// is reported, so output keeps input order.
     public func forEachGroup<T>(_ files: [String], size: Int = 1024, read: (Record) throws -> T,
                                 process: ([(record: Record, value: T)]) throws -> Void) throws {
         var group: [(record: Record, value: T)] = []
-        try inputs.forEachRecord(files) { record, _ in
-            do {
-                group.append((record, try read(record)))
-            } catch let error as FXError where error.kind == .data {
-                try process(group)
-                group = []
-                throw error
-            }
-            if group.count >= size {
-                try process(group)
-                group = []
-            }
+        func flush() throws {
+            let taken = group
+            group = []
+            try process(taken)
         }
-        try process(group)
+        do {
+            try inputs.forEachRecord(files) { record, _ in
+                do {
+                    group.append((record, try read(record)))
+                } catch let error as FXError where error.kind == .data {
+                    try flush()
+                    throw error
+                }
+                if group.count >= size { try flush() }
+            }
+        } catch let error as FXError where error.kind == .data {
+            try flush()
+            throw error
+        }
+        try flush()
     }
 }

@@ -105,6 +105,8 @@ public struct EncoderTrainer {
     public var seed: UInt64 = 1
     public var freeze = false
     public var patience = 2
+    /// The global gradient norm above which gradients are scaled down (0: never).
+    public var clip: Float = 0
     public var progress = false
 
     public init() {}
@@ -136,6 +138,7 @@ public struct EncoderTrainer {
         optimizer.totalSteps = batchesPerEpoch * epochs
         optimizer.beta2 = 0.999
         optimizer.eps = 1e-8
+        optimizer.clip = clip
         var rng = SplitMix64(seed: seed)
         var report = Report()
         let started = monotonicSeconds()
