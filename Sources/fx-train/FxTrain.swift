@@ -59,10 +59,12 @@ struct FxTrain: ParsableCommand {
 
         A pretrained encoder (--base a Hugging Face BERT-family folder such as all-MiniLM-L6-v2, or an fx-encoder \
         file fx-train wrote) is fine-tuned as a classifier: a new head on its mean-pooled vector (softmax, or \
-        one sigmoid per label for multi-label targets) is trained with the whole encoder, AdamW (--lr 1e-4, \
-        weight decay 0.01), 10% warm-up then linear decay to 0, --epochs 5, --batch-size 32 texts of at most \
-        --max-length 128 tokens, dropout 0.1; each batch is split between copies of the network on --threads \
-        threads. --valid FILE scores accuracy after each epoch, keeps the best and stops after --patience (2) \
+        one sigmoid per label for multi-label targets) is first trained alone on the frozen encoder's vectors \
+        (linear probing), then with the whole encoder (fine-tuning): AdamW (--lr 2e-4, weight decay 0.01), 10% \
+        warm-up then linear decay to 0, --epochs 5, --batch-size 32 texts of at most --max-length 128 tokens, \
+        dropout 0.1; each batch is split between copies of the network on --threads threads. With 2% of the labels, \
+        probing first gave 6.6 points more validation accuracy on Debian's synopses, and --lr 2e-4 two more than \
+        1e-4 there (1e-4 beat 5e-5 by 11 on whole descriptions). --valid FILE scores accuracy after each epoch, keeps the best and stops after --patience (2) \
         epochs without improvement. --freeze trains the head alone on vectors computed once (fast; --epochs \
         100, --lr 0.01, --patience 10 by default). The progress line shows examples/s and the ETA. The file keeps \
         the encoder's Hugging Face names, with classifier.weight and classifier.bias; fx-eval scores it, \
@@ -117,7 +119,7 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Passes over the data (default: 40 linear, 30 transformer, 5 fine-tuning a pretrained encoder, 100 with --freeze).", valueName: "n"))
     var epochs: Int?
 
-    @Option(help: ArgumentHelp("Learning rate. Linear: the starting rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs). Transformer: AdamW's peak rate after warm-up (default: 0.001; 1e-4 fine-tuning a pretrained encoder, 0.01 with --freeze).", valueName: "rate"))
+    @Option(help: ArgumentHelp("Learning rate. Linear: the starting rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs). Transformer: AdamW's peak rate after warm-up (default: 0.001; 2e-4 fine-tuning a pretrained encoder, 0.01 with --freeze).", valueName: "rate"))
     var lr: Double?
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))
@@ -233,7 +235,7 @@ struct FxTrain: ParsableCommand {
         e.trainer.batchSize = batchSize
         e.trainer.freeze = freeze
         e.trainer.epochs = epochs ?? (freeze ? 100 : 5)
-        e.trainer.lr = lr ?? (freeze ? 1e-2 : 1e-4)
+        e.trainer.lr = lr ?? (freeze ? 1e-2 : 2e-4)
         e.trainer.maxTime = maxTime
         e.trainer.seed = common.seed
         e.trainer.patience = patience ?? (freeze ? 10 : 2)

@@ -97,7 +97,7 @@ func classificationLoss(_ scores: Matrix, labels: [[Int32]], multiLabel: Bool) -
 public struct EncoderTrainer {
     public var threads = 1
     public var epochs = 5
-    public var lr = 1e-4
+    public var lr = 2e-4
     /// The share of the steps spent warming up.
     public var warmupShare = 0.1
     public var batchSize = 32
@@ -128,10 +128,13 @@ public struct EncoderTrainer {
                       valid: (texts: [String], labels: [[Int32]])? = nil) -> Report {
         let classifier = EncoderClassifier(network: model.network, head: model.head!, pooling: model.pooling,
                                            multiLabel: model.multiLabel, frozen: freeze, seed: seed)
+        let started = monotonicSeconds()
         let ids = texts.map(model.ids)
         let validIds = valid?.texts.map(model.ids)
         // Frozen: every text's pooled vector, once.
-        let pooled: [[Float]]? = freeze ? batchedRows(ids, threads: threads) { model.pooling(model.network.apply($0, lengths: $1), lengths: $1) } : nil
+        func pool(_ ids: [[Int32]]) -> [[Float]] { batchedRows(ids, threads: threads) { model.pooling(model.network.apply($0, lengths: $1), lengths: $1) } }
+        let pooled = freeze ? pool(ids) : nil
+        let validPooled = freeze ? validIds.map(pool) : nil
         let batchesPerEpoch = (texts.count + batchSize - 1) / batchSize
         let parameters = classifier.parameters
         let optimizer = AdamW(parameters, lr: lr, warmup: Int(Double(batchesPerEpoch * epochs) * warmupShare))
@@ -141,7 +144,6 @@ public struct EncoderTrainer {
         optimizer.clip = clip
         var rng = SplitMix64(seed: seed)
         var report = Report()
-        let started = monotonicSeconds()
         var lastLine = 0.0, recentLoss: [Float] = [], status = ""
         var best: (accuracy: Double, values: [[Float]])?
         var sinceBest = 0
@@ -164,7 +166,8 @@ public struct EncoderTrainer {
         func share() { for other in replicas.dropFirst() { copyValues(parameters, to: other.parameters) } }
         func evaluate(_ epoch: Double) {
             guard let valid, let validIds else { return }
-            let scores = batchedRows(validIds, threads: threads) { classifier.scores($0, lengths: $1) }
+            let scores = validPooled.map { $0.map { classifier.scores(pooled: Matrix(rows: 1, cols: $0.count, values: $0)).values } }
+                ?? batchedRows(validIds, threads: threads) { classifier.scores($0, lengths: $1) }
             var right = 0
             for (s, gold) in zip(scores, valid.labels) {
                 let top = s.indices.max { s[$0] < s[$1] }!
@@ -243,6 +246,9 @@ public struct EncoderTrainJob {
     public var trainer = EncoderTrainer()
     /// Tokens per text at most while training and after (the model's own maximum if smaller).
     public var maxLength = 128
+    /// Before fine-tuning the whole encoder, train the new head alone on the frozen vectors (linear probing,
+    /// then fine-tuning), so the encoder is not pulled about by a random head.
+    public var probeFirst = true
 
     public init() {}
 
@@ -268,6 +274,13 @@ public struct EncoderTrainJob {
         }
         var trainer = self.trainer
         trainer.progress = trainer.progress && !tool.quiet
+        var probed = ""
+        if probeFirst && !trainer.freeze {
+            var probe = trainer
+            (probe.freeze, probe.epochs, probe.lr, probe.patience, probe.maxTime) = (true, 100, 1e-2, 10, nil)
+            let r = probe.train(model, texts: data.texts, labels: data.exampleLabels, valid: valid)
+            probed = "head probed alone in \(String(format1: r.seconds)) s\(r.validAccuracy.max().map { " (valid accuracy \(String(format1: $0 * 100)))" } ?? ""), then "
+        }
         let report = trainer.train(model, texts: data.texts, labels: data.exampleLabels, valid: valid)
         try model.save(outputPath, training: [
             JSONMember("examples", JSONValue(data.count)), JSONMember("steps", JSONValue(report.steps)),
@@ -276,7 +289,7 @@ public struct EncoderTrainJob {
             JSONMember("frozen", .bool(trainer.freeze)), JSONMember("seed", .number(String(trainer.seed))), JSONMember("base", .string(basePath)),
         ])
         var line = "\(data.count) examples, \(model.labels.count) labels\(model.multiLabel ? " (multi-label)" : ""), "
-        line += trainer.freeze ? "head alone on the frozen encoder; " : "encoder and head fine-tuned; "
+        line += trainer.freeze ? "head alone on the frozen encoder; " : probed + "encoder and head fine-tuned; "
         line += "\(report.steps) steps, \(String(format1: report.epochs)) epochs in \(String(format1: report.seconds)) s "
         line += "(\(String(format1: report.examplesPerSecond)) examples/s), final loss \(report.finalLoss)"
         if report.outOfTime { line += "; stopped by --max-time" }
