@@ -29,7 +29,7 @@ import Testing
         let f: ([String]) -> [String] = task == "copy" ? { $0 } : { $0.reversed() }
         try s.write("train.jsonl", pairs(5000, seed: 1, f))
         try s.write("test.jsonl", pairs(100, seed: 2, f))
-        let r = try shell("fx-train train.jsonl -o m.fxm \(Self.tiny) --epochs 30 --threads 2 && fx-eval -m m.fxm test.jsonl", in: s.url)
+        let r = try shell("fx-train train.jsonl -o m.fxm \(Self.tiny) --epochs 40 --threads 2 && fx-eval -m m.fxm test.jsonl", in: s.url)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(report(r)["records"] as? Int == 100)
         #expect(report(r)["exact_match"] as? Double == 1, "\(r.stdout)")

@@ -25,13 +25,13 @@ public final class EncoderClassifier {
 
     public var parameters: [Parameter] { (frozen ? [] : network.parameters) + head.parameters }
 
-    /// Another thread's copy: the same values, its dropout drawn from `seed`.
+    /// Another thread's copy: the same values, its dropout drawn from `seed` (a frozen encoder is shared).
     public func copy(seed: UInt64) -> EncoderClassifier {
         var rng = SplitMix64(seed: 0)
         let other = Linear("classifier", inputs: head.weight.value.cols, outputs: head.weight.value.rows, &rng)
         other.weight.value = head.weight.value
         other.bias!.value = head.bias!.value
-        return EncoderClassifier(network: network.copy(seed: seed), head: other, pooling: pooling, multiLabel: multiLabel, frozen: frozen, seed: seed ^ 0xD0)
+        return EncoderClassifier(network: frozen ? network : network.copy(seed: seed), head: other, pooling: pooling, multiLabel: multiLabel, frozen: frozen, seed: seed ^ 0xD0)
     }
 
     public func setTraining(_ on: Bool) {
