@@ -61,8 +61,8 @@ public func fuzzTools(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = model.predict(features: model.features(of: "a few words of text"), k: 3)
         }
         if let clusters = try? ClusterModel(tensors: tensors, metadata: metadata, name: "fuzz", stopWords: englishStopWords) {
-            _ = clusters.assign("a few words of text")
-            _ = clusters.topTerms(0, 3, stopWords: englishStopWords)
+            _ = clusters.assign(clusters.space.vectors(["a few words of text"], threads: 1)[0])
+            _ = clusters.topTerms(0, 3)
         }
     }
     return 0

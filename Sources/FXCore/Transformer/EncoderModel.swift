@@ -51,6 +51,8 @@ public final class EncoderModel {
         }
         var maxLength = min(settings.maxPositions, 512)
         if let n = try readJSON(folder + "/sentence_bert_config.json")?["max_seq_length"]?.intValue, n >= 2 { maxLength = min(n, settings.maxPositions) }
+        let (tensors, _) = try SafeTensors.read(weights)
+        try checkSizes(settings, tensors, name: weights)
         let model = EncoderModel(network: BertEncoder(settings, seed: 0), tokenizer: tokenizer, maxLength: maxLength, config: config)
         if let p = try readJSON(folder + "/1_Pooling/config.json") {
             if p["pooling_mode_cls_token"] == .bool(true) { model.pooling = .cls }
@@ -61,9 +63,27 @@ public final class EncoderModel {
         if case .array(let modules)? = try readJSON(folder + "/modules.json") {
             model.normalize = modules.contains { $0["type"]?.stringValue?.hasSuffix("Normalize") == true }
         }
-        let (tensors, _) = try SafeTensors.read(weights)
         try model.setWeights(tensors, name: weights)
         return model
+    }
+
+    /// Checks, before a network of `settings` is built, that the file holds its embeddings and every layer's
+    /// feed-forward weights in those sizes: a config that asks for more than the file has is an error, not a huge
+    /// allocation.
+    static func checkSizes(_ settings: BertEncoder.Settings, _ tensors: [String: SafeTensors.Tensor], name: String) throws {
+        let prefix = tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+        var want = [
+            ("embeddings.word_embeddings.weight", [settings.vocabulary, settings.width]),
+            ("embeddings.position_embeddings.weight", [settings.maxPositions, settings.width]),
+            ("embeddings.token_type_embeddings.weight", [settings.typeVocabulary, settings.width]),
+        ]
+        for i in 0..<settings.layers { want.append(("encoder.layer.\(i).intermediate.dense.weight", [settings.ff, settings.width])) }
+        for (key, shape) in want {
+            guard let t = tensors[prefix + key] else { throw FXError.data("no tensor \(prefix + key)", at: name) }
+            guard t.shape == shape else {
+                throw FXError.data("tensor \(prefix + key) is \(t.dtype.rawValue) \(t.shape); config.json makes it \(shape)", at: name)
+            }
+        }
     }
 
     /// Sets every parameter from `tensors` (Hugging Face names, with or without `bert.`), checking shapes.
@@ -113,6 +133,7 @@ public final class EncoderModel {
               let pooling = Pooling(rawValue: metadata["pooling"] ?? "")
         else { throw bad("its metadata lacks config, vocabulary, labels, max_length or pooling") }
         let settings = try BertEncoder.Settings(config: config, name: path)
+        try checkSizes(settings, tensors, name: path)
         let tokenizer = try WordPieceTokenizer(pieces: pieces.map { $0.stringValue ?? "" }, lowercase: metadata["lowercase"] != "false")
         guard tokenizer.count == settings.vocabulary else { throw bad("\(tokenizer.count) pieces for \(settings.vocabulary) embeddings") }
         let model = EncoderModel(network: BertEncoder(settings, seed: 0), tokenizer: tokenizer, maxLength: min(maxLength, settings.maxPositions), config: config)
