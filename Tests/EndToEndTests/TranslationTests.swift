@@ -101,6 +101,24 @@ import Testing
         #expect(r.stderr.contains("2000 pairs, 316 pieces"))  // the base's tokenizer, not a new one
     }
 
+    @Test("--embed: a text-to-text model's encoder and the linear model give each record a unit vector of the model's width")
+    func embed() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        try s.write("train.jsonl", pairs(300, seed: 7, { $0 }))
+        let r = try shell("""
+            fx-train train.jsonl -o m.fxm \(Self.tiny) --epochs 1 --threads 2 -q
+            fx-train train.jsonl -o linear.fxm --arch linear --dim 16 --epochs 1 -q
+            head -3 train.jsonl | fx-eval -m m.fxm --embed
+            head -3 train.jsonl | fx-eval -m linear.fxm --embed
+            """, in: s.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        let vectors = r.records.map { $0["embedding"] as? [Double] ?? [] }
+        #expect(vectors.map(\.count) == [64, 64, 64, 16, 16, 16])
+        for v in vectors { #expect(abs(v.reduce(0) { $0 + $1 * $1 } - 1) < 1e-4) }
+        #expect(vectors[0] != vectors[1])
+    }
+
     @Test("bad input: an empty target and a non-string target name their line; long sources are cut and counted; a small vocabulary is refused")
     func badInput() throws {
         let s = try Scratch()
