@@ -71,8 +71,9 @@ public struct EvalJob {
                 return
             }
             var scratch: [UInt8] = []
+            let known = Set(model.labels)
             try tool.inputs.forEachRecord(files) { record, _ in
-                try score(record, try rank(record, &scratch), model.labels, multiLabel: model.multiLabel, threshold: threshold, &metrics)
+                try score(record, try rank(record, &scratch), model.labels, known: known, multiLabel: model.multiLabel, threshold: threshold, &metrics)
             }
             try writeReport(metrics.report, tool.output)
         }
@@ -92,8 +93,8 @@ public struct EvalJob {
     }
 
     /// Adds a record's ranked labels, against its targets, to the metrics.
-    private func score(_ record: Record, _ ranked: [(label: Int, score: Float)], _ labels: [String], multiLabel: Bool,
-                       threshold: Double?, _ metrics: inout ClassificationMetrics) throws {
+    private func score(_ record: Record, _ ranked: [(label: Int, score: Float)], _ labels: [String], known: Set<String>,
+                       multiLabel: Bool, threshold: Double?, _ metrics: inout ClassificationMetrics) throws {
         guard let t = record.index(of: targetField) else { throw FXError.data("no field '\(targetField)' to score against (--predict annotates records without one)") }
         let gold: [String]
         switch record.value(at: t) {
@@ -110,7 +111,6 @@ public struct EvalJob {
             predicted = names.first.map { [$0] } ?? []
         }
         if predicted.isEmpty, let first = names.first, !multiLabel { predicted = [first] }
-        let known = Set(labels)
         metrics.add(gold: gold, predicted: predicted, ranked: names, known: { known.contains($0) })
     }
 
@@ -120,6 +120,7 @@ public struct EvalJob {
         let threshold = self.threshold ?? (model.multiLabel ? 0.5 : nil)
         var metrics = ClassificationMetrics(k: max(k, 1))
         let want = max(k, threshold == nil ? 1 : model.labels.count)
+        let known = Set(model.labels)
         try tool.forEachGroup(files, read: { try Self.string($0, inputField) }, process: { group in
             for ((record, _), scores) in zip(group, model.classify(group.map(\.value), threads: threads)) {
                 let ranked = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(want).map { (label: $0, score: scores[$0]) }
@@ -128,7 +129,7 @@ public struct EvalJob {
                     annotate(&record, ranked, model.labels)
                     try tool.output.write(record)
                 } else {
-                    try score(record, ranked, model.labels, multiLabel: model.multiLabel, threshold: threshold, &metrics)
+                    try score(record, ranked, model.labels, known: known, multiLabel: model.multiLabel, threshold: threshold, &metrics)
                 }
             }
         })
