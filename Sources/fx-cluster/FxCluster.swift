@@ -25,7 +25,8 @@ struct FxCluster: ParsableCommand {
         the scores go to stderr. --summary FILE writes one record per cluster: cluster, size, terms and the \
         examples (ids, else paths, else record numbers) closest to its centroid. --save FILE stores the \
         vocabulary, idf, latent directions and centroids (safetensors); --load FILE assigns new documents as a stream, without \
-        fitting again. fx-eval --clusters scores the output against reference labels.
+        fitting again (with --embed MODEL, MODEL replaces the model path that FILE recorded: the same model \
+        copied elsewhere, as on a cluster's nodes). fx-eval --clusters scores the output against reference labels.
 
         --embed MODEL clusters a model's sentence vectors instead: a pretrained Hugging Face BERT-family \
         folder such as all-MiniLM-L6-v2 (as fx-eval --embed computes them), or an fx model (the linear model's \
@@ -128,7 +129,7 @@ struct FxCluster: ParsableCommand {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size takes at least 1 document.") }
         if let sample, sample < 2 { throw ValidationError("--sample takes at least 2 documents.") }
         if sample != nil && (summary != nil || k == "auto") { throw ValidationError("--sample fits without keeping the documents: --summary and -k auto need them all.") }
-        if load != nil && (save != nil || summary != nil || embed != nil || sample != nil || batchSize != nil) { throw ValidationError("--load assigns without fitting: --save, --summary, --embed, --sample and --batch-size need a fit.") }
+        if load != nil && (save != nil || summary != nil || sample != nil || batchSize != nil) { throw ValidationError("--load assigns without fitting: --save, --summary, --sample and --batch-size need a fit.") }
     }
 
     func run() throws {

@@ -40,6 +40,19 @@ struct FxEval: ParsableCommand {
         its document vector. Texts are encoded in batches of similar length, packed without padding, on --threads \
         threads.
 
+        --report FILE.html also writes the scores as one self-contained HTML page (inline SVG, nothing fetched, \
+        readable offline and printable; colours from Okabe and Ito's colour-blind-safe palette and viridis). \
+        Labels: accuracy and macro-F1, the confusion matrix as a heat map with labels that are confused with \
+        each other side by side (average-linkage clustering of the confusion rates) and counts on hover, \
+        per-label precision, recall and F1 bars with their support, and the ten most frequent confusions with \
+        three example inputs each. Text to text (a text-to-text model, or --text): BLEU, chrF, a histogram of \
+        each output's length over its reference's, and the five best and worst outputs by sentence chrF, \
+        source, reference and prediction side by side. Clusters (--clusters): NMI, ARI and purity, cluster \
+        sizes with their topic terms, the heat map of clusters against labels, and with --cluster-summary FILE \
+        (fx-cluster --summary's file) a map of up to 2,000 documents on the first two principal components of \
+        the vectors fx-cluster grouped, coloured and shaped by cluster. --train-log FILE (fx-train --log's \
+        file) adds the learning curve: training loss and the validation score by epoch.
+
         -m takes fx's model files and Hugging Face BERT-family folders (config.json, vocab.txt, \
         model.safetensors, e.g. all-MiniLM-L6-v2 from `make models`), or such a model.safetensors with its \
         config.json and vocab.txt beside it. A pretrained encoder embeds (--embed); once fine-tuned by fx-train \
@@ -54,6 +67,8 @@ struct FxEval: ParsableCommand {
           fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | head -500 | fx-train --dim 32 --ff 64 --layers 1 --vocab-size 1000 --epochs 1 -o /tmp/en-fr.fxm -q
           fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | tail -20 | fx-eval -m /tmp/en-fr.fxm --beam 2
           head -3 examples/descriptions.jsonl | fx-eval -m models/all-MiniLM-L6-v2 --embed --input-field text
+          fx-pair examples/debian-sections.tar.gz | fx-eval -m /tmp/eval-demo.fxm --report /tmp/sections.html
+          fx-cluster -k 6 examples/descriptions.jsonl --summary /tmp/summary.jsonl -q | fx-eval --clusters --target-field label --report /tmp/clusters.html --cluster-summary /tmp/summary.jsonl
         """
     )
 
@@ -84,6 +99,15 @@ struct FxEval: ParsableCommand {
     @Flag(help: "Write each record back with \"embedding\", the model's sentence vector of its input, instead of scoring.")
     var embed = false
 
+    @Option(help: ArgumentHelp("Also write the scores as a self-contained HTML page with charts.", valueName: "file.html"))
+    var report: String?
+
+    @Option(name: .customLong("train-log"), help: ArgumentHelp("With --report: draw the learning curve of this fx-train --log file.", valueName: "file"))
+    var trainLog: String?
+
+    @Option(name: .customLong("cluster-summary"), help: ArgumentHelp("With --clusters --report: fx-cluster --summary's file, for the topic terms and the map of the documents.", valueName: "file"))
+    var clusterSummary: String?
+
     @Option(help: ArgumentHelp("json (one object) or table (for people).", valueName: "json|table"))
     var format = "json"
 
@@ -96,6 +120,9 @@ struct FxEval: ParsableCommand {
         guard format == "json" || format == "table" else { throw ValidationError("--format takes json or table.") }
         if let threshold, !(threshold >= 0 && threshold <= 1) { throw ValidationError("--threshold takes a score from 0 to 1.") }
         if [clusters, predict, text, embed].filter({ $0 }).count > 1 { throw ValidationError("--clusters, --text, --predict and --embed do not go together.") }
+        if report != nil && (predict || embed) { throw ValidationError("--report draws scores: --predict and --embed write records instead.") }
+        if report == nil && (trainLog != nil || clusterSummary != nil) { throw ValidationError("--train-log and --cluster-summary go into a --report.") }
+        if clusterSummary != nil && !clusters { throw ValidationError("--cluster-summary is for --clusters.") }
     }
 
     func run() throws {
@@ -112,6 +139,9 @@ struct FxEval: ParsableCommand {
         job.threads = threads.threads
         job.beam = beam
         job.embed = embed
+        job.reportPath = report
+        job.trainLogPath = trainLog
+        job.clusterSummaryPath = clusterSummary
         try job.run(ToolRun(name: "fx-eval", common: common, input: input), files: input.files)
     }
 }

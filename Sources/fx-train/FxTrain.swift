@@ -128,6 +128,9 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Pairs to score after each epoch; the best epoch's model is kept.", valueName: "file"))
     var valid: String?
 
+    @Option(help: ArgumentHelp("Write one JSON record per epoch to this file as training goes: loss, lr, valid_accuracy or valid_bleu with --valid, examples_per_s or tokens_per_s, elapsed (fx-eval --report --train-log draws it).", valueName: "file"))
+    var log: String?
+
     @Option(help: ArgumentHelp("With --valid: stop after this many epochs without improvement.", valueName: "n"))
     var patience: Int?
 
@@ -247,6 +250,7 @@ struct FxTrain: ParsableCommand {
         job.validPath = valid
         job.exportVectorsPath = exportVectors
         job.outputPath = output
+        job.logPath = log
         try job.run(ToolRun(name: "fx-train", common: common, input: input), files: input.files)
     }
 }

@@ -53,7 +53,7 @@ public struct ClusterJob {
 
     private func fitOrAssign(_ tool: ToolRun, files: [String]) throws {
         if let loadPath {
-            try assignStreaming(try ClusterModel.load(loadPath, stopWords: stopWords), files, tool)
+            try assignStreaming(try ClusterModel.load(loadPath, stopWords: stopWords, embed: embedPath), files, tool)
             return
         }
         // With --sample, only a reservoir of texts is kept; the records are read again to be assigned.
@@ -137,7 +137,7 @@ public struct ClusterJob {
                       similarity: result.similarities[i], tool.output)
         }
         try tool.summary("\(records.count) documents, " + fit)
-        if let summaryPath { try writeSummary(summaryPath, records, result, topics) }
+        if let summaryPath { try writeSummary(summaryPath, records, result, topics, map: Self.map(docs, space.dimensions, result.assignments)) }
         if let savePath { try fitted.save(savePath) }
     }
 
@@ -256,7 +256,21 @@ public struct ClusterJob {
         return total / Float(m)
     }
 
-    private func writeSummary(_ path: String, _ records: [Record], _ result: SphericalKMeans.Result, _ topics: [[String]]) throws {
+    /// Up to `cap` documents, evenly spaced in input order, on the first two principal components of the vectors
+    /// clustered: per cluster, [x, y, record number] (for fx-eval --report's map).
+    static func map(_ docs: [DocVector], _ d: Int, _ assignments: [Int], cap: Int = 2000) -> [Int: [JSONValue]] {
+        let plane = PrincipalPlane(docs, dimensions: d)
+        var map: [Int: [JSONValue]] = [:]
+        let step = max(1, (docs.count + cap - 1) / cap)
+        for i in stride(from: 0, to: docs.count, by: step) {
+            let (x, y) = plane.project(docs[i])
+            map[assignments[i], default: []].append(.array([JSONValue((x * 1e4).rounded() / 1e4), JSONValue((y * 1e4).rounded() / 1e4), JSONValue(i + 1)]))
+        }
+        return map
+    }
+
+    private func writeSummary(_ path: String, _ records: [Record], _ result: SphericalKMeans.Result, _ topics: [[String]],
+                              map: [Int: [JSONValue]]) throws {
         let k = topics.count
         var members = [[Int]](repeating: [], count: k)
         for (i, c) in result.assignments.enumerated() { members[c].append(i) }
@@ -269,6 +283,7 @@ public struct ClusterJob {
                 try out.write(Record([
                     JSONMember("cluster", JSONValue(c)), JSONMember("size", JSONValue(members[c].count)),
                     JSONMember("terms", .array(topics[c].map { .string($0) })), JSONMember("examples", .array(examples)),
+                    JSONMember("map", .array(map[c] ?? [])),
                 ]))
             }
         }

@@ -73,8 +73,13 @@ struct ClusterModel {
         try AtomicFile.write(path) { out in try SafeTensors.write(tensors, metadata: metadata, to: out) }
     }
 
-    static func load(_ path: String, stopWords: Set<String>) throws -> ClusterModel {
-        let (tensors, metadata) = try SafeTensors.read(path)
+    /// The model in a cluster file; `embed` replaces the path of the model it recorded (the same model, elsewhere).
+    static func load(_ path: String, stopWords: Set<String>, embed: String? = nil) throws -> ClusterModel {
+        var (tensors, metadata) = try SafeTensors.read(path)
+        if let embed {
+            guard metadata["embed"] != nil else { throw FXError.data("was fitted on TF-IDF terms, not on a model's vectors: --embed does not apply", at: path) }
+            metadata["embed"] = embed
+        }
         return try ClusterModel(tensors: tensors, metadata: metadata, name: path, stopWords: stopWords)
     }
 

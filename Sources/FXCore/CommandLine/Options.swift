@@ -36,6 +36,10 @@ public struct InputOptions: ParsableArguments {
     @Flag(help: "Take plain text one document per line instead of one per file.")
     public var lines = false
 
+    /// Every input is JSON Lines, whatever it starts with.
+    @Flag(help: "Read every input as JSON Lines, whatever its first bytes: a line that is not a JSON object is a bad record (for a stream cut into pieces, as examples/spark/fx_spark.py cuts it).")
+    public var jsonl = false
+
     /// The largest archive member or text file that is read whole.
     @Option(name: .customLong("max-member-bytes"), help: ArgumentHelp("A text member or file larger than this is a data error, not an out-of-memory.", valueName: "bytes"))
     public var maxMemberBytes: Int = 64 << 20
@@ -44,6 +48,7 @@ public struct InputOptions: ParsableArguments {
 
     public func validate() throws {
         if maxMemberBytes <= 0 { throw ValidationError("--max-member-bytes must be positive.") }
+        if jsonl && lines { throw ValidationError("--jsonl and --lines exclude each other: --lines is for plain text.") }
     }
 }
 

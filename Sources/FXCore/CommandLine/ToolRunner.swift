@@ -21,7 +21,7 @@ public struct ToolRun {
         self.name = name
         self.output = Output()
         self.policy = ErrorPolicy(common.onError, tool: name)
-        self.inputs = InputReader(policy: policy, lines: input.lines, maxMemberBytes: input.maxMemberBytes)
+        self.inputs = InputReader(policy: policy, lines: input.lines, jsonLines: input.jsonl, maxMemberBytes: input.maxMemberBytes)
         self.quiet = common.quiet
     }
 

@@ -11,12 +11,20 @@ public struct ClassificationMetrics {
     private var falsePositives: [String: Int] = [:]
     private var falseNegatives: [String: Int] = [:]
     private var support: [String: Int] = [:]
-    private var confusions: [String: Int] = [:]
+    /// Records with one reference label: reference -> best prediction -> count (the confusion matrix).
+    public private(set) var matrix: [String: [String: Int]] = [:]
+    /// Kept for each confusion (reference, prediction): the first `examplesPerConfusion` inputs.
+    public var examplesPerConfusion = 0
+    public private(set) var examples: [Confusion: [String]] = [:]
+
+    public struct Confusion: Hashable {
+        public let target: String, prediction: String
+    }
 
     public init(k: Int) { self.k = k }
 
     /// Adds one record: its reference labels, the predicted set, and the ranked top labels.
-    public mutating func add(gold: [String], predicted: Set<String>, ranked: [String], known: (String) -> Bool) {
+    public mutating func add(gold: [String], predicted: Set<String>, ranked: [String], known: (String) -> Bool, input: String? = nil) {
         records += 1
         let goldSet = Set(gold)
         if let best = ranked.first, goldSet.contains(best) { correct += 1 }
@@ -31,8 +39,35 @@ public struct ClassificationMetrics {
             if predicted.contains(label) { truePositives[label, default: 0] += 1 } else { falseNegatives[label, default: 0] += 1 }
         }
         for label in predicted where !goldSet.contains(label) { falsePositives[label, default: 0] += 1 }
-        if goldSet.count == 1, let g = goldSet.first, let p = ranked.first, p != g {
-            confusions[g + "\u{0}" + p, default: 0] += 1
+        if goldSet.count == 1, let g = goldSet.first, let p = ranked.first {
+            matrix[g, default: [:]][p, default: 0] += 1
+            if p != g, examplesPerConfusion > 0, let input {
+                let key = Confusion(target: g, prediction: p)
+                if examples[key, default: []].count < examplesPerConfusion { examples[key, default: []].append(input) }
+            }
+        }
+    }
+
+    /// The most frequent confusions, most first (ties by name).
+    public func topConfusions(_ n: Int) -> [(confusion: Confusion, count: Int)] {
+        matrix.flatMap { g, row in row.filter { $0.key != g }.map { (Confusion(target: g, prediction: $0.key), $0.value) } }
+            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : ($0.0.target, $0.0.prediction) < ($1.0.target, $1.0.prediction) }
+            .prefix(n).map { (confusion: $0.0, count: $0.1) }
+    }
+
+    /// Precision, recall, F1 and support of one label.
+    public struct LabelScores {
+        public let label: String
+        public let precision, recall, f1: Double
+        public let support: Int
+    }
+
+    /// Every label seen (as a reference or a prediction), by name.
+    public var labelScores: [LabelScores] {
+        Set(support.keys).union(falsePositives.keys).sorted().map { label in
+            let t = truePositives[label] ?? 0, p = falsePositives[label] ?? 0, n = falseNegatives[label] ?? 0
+            let precision = Self.ratio(t, t + p), recall = Self.ratio(t, t + n)
+            return LabelScores(label: label, precision: precision, recall: recall, f1: Self.f1(precision, recall), support: support[label] ?? 0)
         }
     }
 
@@ -40,28 +75,31 @@ public struct ClassificationMetrics {
 
     private static func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? 0 : Double(a) / Double(b) }
 
+    public var accuracy: Double { Self.ratio(correct, records) }
+
+    /// The mean F1 over the labels.
+    public var macroF1: Double {
+        let scores = labelScores
+        return scores.isEmpty ? 0 : scores.reduce(0) { $0 + $1.f1 } / Double(scores.count)
+    }
+
     /// The report: one JSON object.
     public var report: JSONValue {
-        let labels = Set(support.keys).union(falsePositives.keys).sorted()
+        let scores = labelScores
         var perLabel: [JSONMember] = []
-        var macroP = 0.0, macroR = 0.0, macroF = 0.0
-        var tp = 0, fp = 0, fn = 0
-        for label in labels {
-            let t = truePositives[label] ?? 0, p = falsePositives[label] ?? 0, n = falseNegatives[label] ?? 0
-            tp += t; fp += p; fn += n
-            let precision = Self.ratio(t, t + p), recall = Self.ratio(t, t + n), f = Self.f1(precision, recall)
-            macroP += precision; macroR += recall; macroF += f
-            perLabel.append(JSONMember(label, .object([
-                JSONMember("precision", JSONValue(rounded(precision))), JSONMember("recall", JSONValue(rounded(recall))),
-                JSONMember("f1", JSONValue(rounded(f))), JSONMember("support", JSONValue(support[label] ?? 0)),
+        for l in scores {
+            perLabel.append(JSONMember(l.label, .object([
+                JSONMember("precision", JSONValue(rounded(l.precision))), JSONMember("recall", JSONValue(rounded(l.recall))),
+                JSONMember("f1", JSONValue(rounded(l.f1))), JSONMember("support", JSONValue(l.support)),
             ])))
         }
-        let m = Double(max(labels.count, 1))
+        let m = Double(max(scores.count, 1))
+        let (macroP, macroR, macroF) = (scores.reduce(0) { $0 + $1.precision }, scores.reduce(0) { $0 + $1.recall }, scores.reduce(0) { $0 + $1.f1 })
+        let tp = truePositives.values.reduce(0, +), fp = falsePositives.values.reduce(0, +), fn = falseNegatives.values.reduce(0, +)
         let microP = Self.ratio(tp, tp + fp), microR = Self.ratio(tp, tp + fn)
-        let top = confusions.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map { entry -> JSONValue in
-            let parts = entry.key.split(separator: "\u{0}", omittingEmptySubsequences: false)
-            return .object([JSONMember("target", .string(String(parts[0]))), JSONMember("prediction", .string(String(parts[1]))),
-                            JSONMember("count", JSONValue(entry.value))])
+        let top = topConfusions(10).map { entry -> JSONValue in
+            .object([JSONMember("target", .string(entry.confusion.target)), JSONMember("prediction", .string(entry.confusion.prediction)),
+                     JSONMember("count", JSONValue(entry.count))])
         }
         return .object([
             JSONMember("records", JSONValue(records)),

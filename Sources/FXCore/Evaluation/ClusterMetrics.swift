@@ -1,7 +1,8 @@
 /// Scores a grouping against reference classes with scikit-learn's definitions: normalized mutual information
 /// (arithmetic mean of the entropies), adjusted Rand index, homogeneity, completeness, V-measure, purity.
 public struct ClusterMetrics {
-    private var table: [String: [String: Int]] = [:]   // cluster -> class -> count
+    /// cluster -> reference class -> count.
+    public private(set) var table: [String: [String: Int]] = [:]
     public private(set) var records = 0
 
     public init() {}

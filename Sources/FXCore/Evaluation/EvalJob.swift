@@ -19,11 +19,18 @@ public struct EvalJob {
     public var beam = 1
     /// Write each record back with the model's sentence vector of its input instead of scoring.
     public var embed = false
+    /// Also write the scores as a self-contained HTML page with charts (--report).
+    public var reportPath: String?
+    /// fx-train --log's file, drawn as a learning curve in the report.
+    public var trainLogPath: String?
+    /// fx-cluster --summary's file: topic terms and the map of the documents for a cluster report.
+    public var clusterSummaryPath: String?
 
     public init() {}
 
     public func run(_ tool: ToolRun, files: [String]) throws {
         try tool.run {
+            if let reportPath { try AtomicFile.checkWritable(reportPath) }
             if clusters {
                 try scoreClusters(tool, files: files)
                 return
@@ -72,10 +79,12 @@ public struct EvalJob {
             }
             var scratch: [UInt8] = []
             let known = Set(model.labels)
+            metrics.examplesPerConfusion = reportPath == nil ? 0 : 3
             try tool.inputs.forEachRecord(files) { record, _ in
                 try score(record, try rank(record, &scratch), model.labels, known: known, multiLabel: model.multiLabel, threshold: threshold, &metrics)
             }
             try writeReport(metrics.report, tool.output)
+            try writeHTML(files) { $0.addClassification(metrics) }
         }
     }
 
@@ -111,7 +120,8 @@ public struct EvalJob {
             predicted = names.first.map { [$0] } ?? []
         }
         if predicted.isEmpty, let first = names.first, !multiLabel { predicted = [first] }
-        metrics.add(gold: gold, predicted: predicted, ranked: names, known: { known.contains($0) })
+        let input = metrics.examplesPerConfusion > 0 ? record.index(of: inputField).flatMap(record.string(at:)) : nil
+        metrics.add(gold: gold, predicted: predicted, ranked: names, known: { known.contains($0) }, input: input)
     }
 
     /// A fine-tuned encoder's labels for each record's input, in groups of records (batches of similar length
@@ -121,6 +131,7 @@ public struct EvalJob {
         var metrics = ClassificationMetrics(k: max(k, 1))
         let want = max(k, threshold == nil ? 1 : model.labels.count)
         let known = Set(model.labels)
+        metrics.examplesPerConfusion = reportPath == nil || predict ? 0 : 3
         try tool.forEachGroup(files, read: { try Self.string($0, inputField) }, process: { group in
             for ((record, _), scores) in zip(group, model.classify(group.map(\.value), threads: threads)) {
                 let ranked = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(want).map { (label: $0, score: scores[$0]) }
@@ -133,7 +144,10 @@ public struct EvalJob {
                 }
             }
         })
-        if !predict { try writeReport(metrics.report, tool.output) }
+        if !predict {
+            try writeReport(metrics.report, tool.output)
+            try writeHTML(files) { $0.addClassification(metrics) }
+        }
     }
 
     /// A text-to-text model on each record's input: its outputs scored against the targets (BLEU, chrF), or
@@ -142,6 +156,7 @@ public struct EvalJob {
         let translator = Translator(model, threads: threads)
         translator.beam = beam
         var metrics = TextMetrics()
+        var examples: [TextExample] = []
         try tool.forEachGroup(files, read: { record in
             (input: try Self.string(record, inputField),
              target: predict ? nil : try Self.string(record, targetField, purpose: " to score against (--predict annotates records without one)"))
@@ -154,10 +169,14 @@ public struct EvalJob {
                     try tool.output.write(record)
                 } else {
                     metrics.add(hypothesis: out, reference: fields.target!)
+                    if reportPath != nil { examples.append(TextExample(source: fields.input, reference: fields.target!, hypothesis: out)) }
                 }
             }
         })
-        if !predict { try writeReport(metrics.report, tool.output) }
+        if !predict {
+            try writeReport(metrics.report, tool.output)
+            try writeHTML(files) { $0.addText(metrics, examples) }
+        }
     }
 
     /// Each record back with "embedding", the model's sentence vector of its input.
@@ -180,21 +199,51 @@ public struct EvalJob {
 
     private func scoreClusters(_ tool: ToolRun, files: [String]) throws {
         var metrics = ClusterMetrics()
+        var topics: [String: String] = [:], labels: [String] = [], names: [String] = []
         try tool.inputs.forEachRecord(files) { record, _ in
             guard let c = record.index(of: "cluster") else { throw FXError.data("no field 'cluster' (fx-cluster writes it)") }
             guard let t = record.index(of: targetField) else { throw FXError.data("no field '\(targetField)' to compare the clusters with") }
             func label(_ v: JSONValue) -> String { v.stringValue ?? v.jsonText }
-            metrics.add(cluster: label(record.value(at: c)), reference: label(record.value(at: t)))
+            let cluster = label(record.value(at: c)), reference = label(record.value(at: t))
+            metrics.add(cluster: cluster, reference: reference)
+            if reportPath != nil {
+                if topics[cluster] == nil, let topic = record["topic"]?.stringValue { topics[cluster] = topic }
+                if clusterSummaryPath != nil {
+                    labels.append(reference)
+                    names.append((record["id"] ?? record["path"]).map(label) ?? "record \(metrics.records)")
+                }
+            }
         }
         try writeReport(metrics.report, tool.output)
+        // Read once the records are: in `fx-cluster --summary F | fx-eval --cluster-summary F`, F is complete only then.
+        let summary = try clusterSummaryPath.map(ClusterSummary.read)
+        try writeHTML(files) { $0.addClusters(metrics, topics: topics, summary: summary, recordLabels: labels, recordNames: names) }
     }
 
     private func scoreText(_ tool: ToolRun, files: [String]) throws {
         var metrics = TextMetrics()
+        var examples: [TextExample] = []
         try tool.inputs.forEachRecord(files) { record, _ in
-            metrics.add(hypothesis: try Self.string(record, "prediction"), reference: try Self.string(record, targetField))
+            let hypothesis = try Self.string(record, "prediction"), reference = try Self.string(record, targetField)
+            metrics.add(hypothesis: hypothesis, reference: reference)
+            if reportPath != nil { examples.append(TextExample(source: record[inputField]?.stringValue, reference: reference, hypothesis: hypothesis)) }
         }
         try writeReport(metrics.report, tool.output)
+        try writeHTML(files) { $0.addText(metrics, examples) }
+    }
+
+    /// --report: the page, with the learning curve of --train-log.
+    private func writeHTML(_ files: [String], _ add: (inout HTMLReport) -> Void) throws {
+        guard let reportPath else { return }
+        let data = files.isEmpty ? "stdin" : files.joined(separator: ", ")
+        var page = HTMLReport(title: clusters ? "Clusters in \(data)" : text ? "Generated text in \(data)" : "\(modelPath) on \(data)")
+        add(&page)
+        if let trainLogPath {
+            var records: [Record] = []
+            try InputReader(policy: ErrorPolicy(.fail, tool: "fx-eval")).forEachRecord([trainLogPath]) { record, _ in records.append(record) }
+            page.addTrainingLog(records, name: trainLogPath)
+        }
+        try page.write(reportPath)
     }
 
     /// One JSON object, or with `--format table` lines for people.

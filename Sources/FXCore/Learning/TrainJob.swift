@@ -23,12 +23,17 @@ public struct TrainJob {
     public var validPath: String?
     public var exportVectorsPath: String?
     public var outputPath = "model.fxm"
+    /// fx-train --log: a JSON record per epoch.
+    public var logPath: String?
 
     public init() {}
 
     public func run(_ tool: ToolRun, files: [String]) throws {
         try tool.run {
             for path in [outputPath] + [exportVectorsPath].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
+            let log = try logPath.map(TrainingLog.init(path:))
+            var (seq2seq, encoder, trainer) = (self.seq2seq, self.encoder, self.trainer)
+            (seq2seq.trainer.log, encoder.trainer.log, trainer.log) = (log, log, log)
             var base: TextModel?, seq2seqBase: Seq2SeqModel?, encoderBase: EncoderModel?
             switch try basePath.map(FXModel.load) {
             case .linear(let m)?: base = m
@@ -108,7 +113,6 @@ public struct TrainJob {
                 guard validData.count > 0 else { throw FXError.data("no pairs to validate on", at: validPath) }
                 valid = FeaturizedData(validData, model: model)
             }
-            var trainer = self.trainer
             trainer.lr = lr ?? Trainer.defaultRate(model, negatives: trainer.negatives)
             trainer.progress = trainer.progress && !tool.quiet
             trainer.note = { printError("\(tool.name): \($0)") }

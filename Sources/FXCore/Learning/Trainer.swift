@@ -143,6 +143,8 @@ public struct Trainer {
     public var progress = false
     /// Where the divergence guard says what it did (a line on stderr).
     public var note: (String) -> Void = { _ in }
+    /// fx-train --log: a record per epoch.
+    public var log: TrainingLog?
 
     public init() {}
 
@@ -198,6 +200,7 @@ public struct Trainer {
         while epoch < epochs {
             var shuffler = SplitMix64(seed: StableHash.mix(seed &+ UInt64(epoch)))
             order.shuffle(using: &shuffler)
+            let epochStart = monotonicSeconds()
             // The epoch's starting point, to return to if it diverges: copied into buffers allocated once.
             savedInput.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: model.input) }
             savedOutput.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: model.output) }
@@ -279,8 +282,14 @@ public struct Trainer {
             report.finalLoss = epochLoss
             report.epochsRun = epoch + 1
             epoch += 1
+            var done = 0
+            for t in 0..<threads { done += counters[t * 16] }
+            let speed = ("examples_per_s", Double(epochSteps) / max(monotonicSeconds() - epochStart, 1e-9))
+            let lrNow = guardState.lr * max(0, 1 - Double(done) / totalSteps)
+            if valid == nil { log?.epoch(Double(epoch), loss: epochLoss, lr: lrNow, speed: speed) }
             if let valid {
                 let accuracy = Self.accuracy(model, valid)
+                log?.epoch(Double(epoch), loss: epochLoss, lr: lrNow, speed: speed, valid: ("valid_accuracy", accuracy))
                 report.validAccuracy.append(accuracy)
                 if best == nil || accuracy > best!.accuracy {
                     best = (accuracy, model.input, model.output)

@@ -86,6 +86,8 @@ public final class InputReader {
     public var maxMemberBytes: Int
     /// Plain text gives one document per line instead of one per file.
     public var lines: Bool
+    /// Every top-level input is JSON Lines, whatever its first bytes (`--jsonl`).
+    public var jsonLines: Bool
     public let policy: ErrorPolicy
     /// Members and files skipped because they are not UTF-8 text.
     public private(set) var binarySkipped = 0
@@ -94,9 +96,10 @@ public final class InputReader {
     private static let maxNesting = 4
     private var scratch: [UInt8] = []
 
-    public init(policy: ErrorPolicy, lines: Bool = false, maxMemberBytes: Int = 64 << 20) {
+    public init(policy: ErrorPolicy, lines: Bool = false, jsonLines: Bool = false, maxMemberBytes: Int = 64 << 20) {
         self.policy = policy
         self.lines = lines
+        self.jsonLines = jsonLines
         self.maxMemberBytes = maxMemberBytes
     }
 
@@ -157,7 +160,7 @@ public final class InputReader {
         let head = try raw.readUpTo(Self.peekSize)
         if head.isEmpty { return }
         let source = ReplaySource(prefix: head, rest: raw)
-        var kind = InputKind.detect(head)
+        var kind = jsonLines && topLevel && depth == 0 ? .jsonLines : InputKind.detect(head)
         if kind == .jsonLines && !topLevel && !Self.namesJSONLines(path) { kind = .text }
         switch kind {
         case .archive where depth < Self.maxNesting:

@@ -37,7 +37,9 @@ public struct EncoderTrainJob {
         if probeFirst && !trainer.freeze {
             var probe = trainer
             (probe.freeze, probe.epochs, probe.lr, probe.patience, probe.maxTime) = (true, 100, 1e-2, 10, nil)
+            trainer.log?.stage = "probe"
             let r = probe.train(model, texts: data.texts, labels: data.exampleLabels, valid: valid)
+            trainer.log?.stage = "full"
             probed = "head probed alone in \(String(format1: r.seconds)) s\(r.validAccuracy.max().map { " (valid accuracy \(String(format1: $0 * 100)))" } ?? ""), then "
         }
         let report = trainer.train(model, texts: data.texts, labels: data.exampleLabels, valid: valid)

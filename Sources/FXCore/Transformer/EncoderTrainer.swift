@@ -108,6 +108,8 @@ public struct EncoderTrainer {
     /// The global gradient norm above which gradients are scaled down (0: never).
     public var clip: Float = 0
     public var progress = false
+    /// fx-train --log: a record per epoch.
+    public var log: TrainingLog?
 
     public init() {}
 
@@ -185,6 +187,12 @@ public struct EncoderTrainer {
             }
         }
 
+        var meter = EpochMeter()
+        func logEpoch() {
+            let (loss, rate) = meter.finish()
+            log?.epoch(report.epochs, loss: loss, lr: optimizer.rate(at: optimizer.step), speed: ("examples_per_s", rate),
+                       valid: valid == nil ? nil : report.validAccuracy.last.map { ("valid_accuracy", $0) })
+        }
         for r in replicas { r.setTraining(true) }
         training: for epoch in 1...max(epochs, 1) {
             var order = Array(texts.indices)
@@ -196,7 +204,9 @@ public struct EncoderTrainer {
                     break training
                 }
                 let batch = Array(order[(k * batchSize)..<min((k + 1) * batchSize, order.count)])
-                recentLoss.append(gradients(batch))
+                let loss = gradients(batch)
+                recentLoss.append(loss)
+                meter.add(loss: loss, items: batch.count)
                 if recentLoss.count > 20 { recentLoss.removeFirst() }
                 optimizer.update()
                 share()
@@ -216,12 +226,14 @@ public struct EncoderTrainer {
             report.epochs = Double(epoch)
             for r in replicas { r.setTraining(false) }
             evaluate(Double(epoch))
+            logEpoch()
             for r in replicas { r.setTraining(true) }
             if valid != nil && sinceBest >= patience { break }
         }
         if report.outOfTime {
             for r in replicas { r.setTraining(false) }
             evaluate(report.epochs)
+            logEpoch()
         }
         if progress { printProgressLine("") }
         report.seconds = monotonicSeconds() - started

@@ -20,6 +20,8 @@ public struct Seq2SeqTrainer {
     public var seed: UInt64 = 1
     /// A progress line on stderr.
     public var progress = false
+    /// fx-train --log: a record per epoch.
+    public var log: TrainingLog?
     /// Pairs of the validation set decoded for BLEU at each evaluation (the loss uses them all).
     public var validBLEUPairs = 500
 
@@ -105,6 +107,12 @@ public struct Seq2SeqTrainer {
         }
 
 
+        var meter = EpochMeter()
+        func logEpoch() {
+            let (loss, rate) = meter.finish()
+            log?.epoch(report.epochs, loss: loss, lr: optimizer.rate(at: optimizer.step), speed: ("tokens_per_s", rate),
+                       valid: valid == nil ? nil : report.validBLEU.last.map { ("valid_bleu", $0) })
+        }
         for r in replicas { r.setTraining(true) }
         training: for epoch in 1...max(epochs, 1) {
             let batches = data.batches(tokens: batchTokens, &rng)
@@ -118,7 +126,9 @@ public struct Seq2SeqTrainer {
                 optimizer.update()
                 share()
                 report.steps += 1
-                report.tokens += indices.reduce(0) { $0 + data.source($1).count + data.target($1).count + 1 }
+                let tokens = indices.reduce(0) { $0 + data.source($1).count + data.target($1).count + 1 }
+                report.tokens += tokens
+                meter.add(loss: loss, items: tokens)
                 recentLoss.append(loss)
                 if recentLoss.count > 50 { recentLoss.removeFirst() }
                 if progress, monotonicSeconds() - lastLine >= 0.5 {
@@ -134,8 +144,12 @@ public struct Seq2SeqTrainer {
             }
             report.epochs = Double(epoch)
             evaluate(Double(epoch))
+            logEpoch()
         }
-        if report.outOfTime { evaluate(report.epochs) }
+        if report.outOfTime {
+            evaluate(report.epochs)
+            logEpoch()
+        }
         if progress { printProgressLine("") }
         report.seconds = monotonicSeconds() - started
         report.finalLoss = mean(recentLoss)
