@@ -5,6 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 out=$(mktemp -d "${TMPDIR:-/tmp}/fx-demo.XXXXXX")
 trap 'rm -rf "$out"' EXIT
+reports=${FX_REPORTS:-${TMPDIR:-/tmp}/fx-demo-reports}  # kept: the HTML reports, to open in a browser
+mkdir -p "$reports"
 
 echo "== Supervised: Debian package descriptions, labeled by the folder (section) that holds them"
 fx-pair examples/debian-sections.tar.gz --holdout 0.1 --seed 1 --stats > "$out/pairs.jsonl"
@@ -34,8 +36,12 @@ fx-mask --mode span examples/corpus.jsonl.gz --seed 1 -q | head -1 | cut -c1-400
 
 echo
 echo "== Supervised training and scoring: fx-pair | fx-train, then fx-eval on the held-out pairs"
-grep '"split":"train"' "$out/pairs.jsonl" | fx-train -o "$out/sections.fxm" --seed 1
-grep '"split":"test"' "$out/pairs.jsonl" | fx-eval -m "$out/sections.fxm" --format table | head -8
+grep '"split":"test"' "$out/pairs.jsonl" > "$out/test.jsonl"
+grep '"split":"train"' "$out/pairs.jsonl" | awk 'NR % 10 == 0' > "$out/valid.jsonl"  # carved from train, to watch epochs
+grep '"split":"train"' "$out/pairs.jsonl" | awk 'NR % 10 != 0' |
+    fx-train -o "$out/sections.fxm" --seed 1 --valid "$out/valid.jsonl" --log "$reports/sections-log.jsonl"
+fx-eval -m "$out/sections.fxm" "$out/test.jsonl" --format table --report "$reports/sections.html" --train-log "$reports/sections-log.jsonl" | head -8
+echo "-- report with the confusion matrix, per-label bars and the learning curve: $reports/sections.html"
 
 echo
 echo "== Self-supervised base from 10,000 unlabeled descriptions, then fine-tuning with few labels (5 per section)"
@@ -54,7 +60,8 @@ echo
 echo "== Text to text: a tiny English -> French transformer, trained for 20 seconds on the 2,000 shipped synopsis pairs"
 fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr --holdout 0.05 --seed 1 -q > "$out/en-fr.jsonl"
 grep '"split":"train"' "$out/en-fr.jsonl" | fx-train --dim 64 --ff 256 --layers 2 --vocab-size 2000 --max-time 20 --seed 1 -o "$out/en-fr.fxm"
-grep '"split":"test"' "$out/en-fr.jsonl" | fx-eval -m "$out/en-fr.fxm"
+grep '"split":"test"' "$out/en-fr.jsonl" | fx-eval -m "$out/en-fr.fxm" --report "$reports/en-fr.html"
+echo "-- report with the length histogram and the best and worst translations: $reports/en-fr.html"
 grep '"split":"test"' "$out/en-fr.jsonl" | head -3 | fx-eval -m "$out/en-fr.fxm" --predict | cut -c1-300
 echo "-- a toy: 1,900 pairs and 20 seconds give a few right words. A usable model needs the benchmark's data and budget"
 echo "   (16,710 pairs, 20 minutes on 2 cores: bench/README.md, 'Translation')."
@@ -63,7 +70,8 @@ echo
 echo "== Unsupervised: the descriptions grouped into 6 topics without their labels, then scored against them"
 fx-cluster -k 6 --seed 1 examples/descriptions.jsonl --summary "$out/topics.jsonl" -q > "$out/clustered.jsonl"
 cut -c1-200 "$out/topics.jsonl"
-fx-eval --clusters --target-field label "$out/clustered.jsonl"
+fx-eval --clusters --target-field label "$out/clustered.jsonl" --report "$reports/clusters.html" --cluster-summary "$out/topics.jsonl"
+echo "-- report with cluster sizes, clusters against sections and a map of the documents: $reports/clusters.html"
 
 echo
 echo "== A pretrained encoder (all-MiniLM-L6-v2, fetched by make models): embeddings, topics, fine-tuning on few labels"
@@ -75,3 +83,6 @@ fx-eval --clusters --target-field label "$out/minilm-clustered.jsonl"
 echo "-- fine-tuning the encoder and a new head on $(wc -l < "$out/few.jsonl") labeled pairs (the few labels above), 3 epochs:"
 fx-train "$out/few.jsonl" --base $M --epochs 3 --max-length 96 --seed 1 -o "$out/minilm-tuned.fxm"
 echo "accuracy $(accuracy "$out/minilm-tuned.fxm") fine-tuned from all-MiniLM-L6-v2 (the linear model: $scratch from scratch, $tuned from the base)"
+
+echo
+echo "== Reports, to open in a browser: $reports/sections.html, $reports/en-fr.html, $reports/clusters.html"

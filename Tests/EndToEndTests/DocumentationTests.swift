@@ -23,8 +23,15 @@ import Testing
 
     @Test("examples/demo.sh runs on the shipped data")
     func demo() throws {
-        let r = try shell("sh examples/demo.sh", in: repoRoot)
+        let reports = try Scratch()
+        defer { reports.remove() }
+        let r = try shell("FX_REPORTS='\(reports.url.path)' sh examples/demo.sh", in: repoRoot)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("pairs"))
+        for name in ["sections.html", "en-fr.html", "clusters.html"] {
+            #expect(r.stdout.contains(reports.path(name)), "the demo says where its reports are")
+            let html = (try? String(contentsOfFile: reports.path(name), encoding: .utf8)) ?? ""
+            #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg"), "\(name)")
+        }
     }
 }

@@ -84,11 +84,24 @@ import Testing
             fx-cluster -k 6 --seed 1 --embed base.fxm \(descriptions) --save e.fxc > fitted.jsonl
             fx-cluster --load e.fxc \(descriptions) -q | cmp - fitted.jsonl && echo same
             fx-eval --clusters --target-field label fitted.jsonl
+            mkdir copy && cp base.fxm copy/moved.fxm && mv base.fxm gone.fxm
+            fx-cluster --load e.fxc --embed copy/moved.fxm \(descriptions) -q | cmp - fitted.jsonl && echo same with --embed
+            fx-cluster --load e.fxc \(descriptions) -q 2>&1 >/dev/null | grep -c base.fxm
             """, in: s.url)
         #expect(r.lines.first == "same", "\(r.stderr)")
+        #expect(r.lines.dropFirst(2).first == "same with --embed", "--embed replaces the model path the cluster file recorded: \(r.stderr)")
+        #expect(r.lines.last == "1", "without it, the missing model is named")
         #expect(r.stderr.contains("720 documents, 64 dimensions, k 6"))
         let report = try #require(try JSONSerialization.jsonObject(with: Data(r.lines[1].utf8)) as? [String: Any])
         #expect(report["nmi"] as! Double > 0.1, "better than chance on six sections")
+    }
+
+    @Test("--load with --embed on TF-IDF clusters is an error naming the file")
+    func loadEmbedOnTerms() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let r = try shell("fx-cluster -k 3 --seed 1 \(descriptions) --save t.fxc -q > /dev/null && fx-cluster --load t.fxc --embed t.fxc \(descriptions)", in: s.url)
+        #expect(r.status == 1 && r.stderr.contains("t.fxc") && r.stderr.contains("TF-IDF"), "\(r.stderr)")
     }
 
     @Test("--sample fits on a reservoir sample and assigns every record in a second pass, from files or stdin")
@@ -130,7 +143,9 @@ import Testing
         #expect(bad.status == 1 && bad.stderr == "fx-cluster: <stdin>:2: field 'text' is number, not a string\n")
         let notModel = try run("fx-cluster", ["--load", descriptions], stdin: "")
         #expect(notModel.status == 1 && notModel.stderr.contains("not a safetensors model"))
-        let pipe = try shell("fx-cluster -k 6 \(descriptions) 2>err | head -1 > /dev/null; echo ${PIPESTATUS[0]}; cat err")
+        let scratch = try Scratch()  // for err
+        defer { scratch.remove() }
+        let pipe = try shell("fx-cluster -k 6 \(descriptions) 2>err | head -1 > /dev/null; echo ${PIPESTATUS[0]}; cat err", in: scratch.url)
         #expect(pipe.stdout == "0\n")
     }
 }

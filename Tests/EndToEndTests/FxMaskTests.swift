@@ -173,8 +173,24 @@ func tokens(_ value: Any?) -> [String] {
         #expect(Set(skip.records.map { $0["target"] as! String }).count >= 1)
         let empty = try run("fx-mask", [])
         #expect(empty.status == 0 && empty.stdout.isEmpty)
-        let pipe = try shell("fx-mask \(corpus) 2>err | head -1 >/dev/null; echo ${PIPESTATUS[0]}; cat err")
+        let scratch = try Scratch()  // for err
+        defer { scratch.remove() }
+        let pipe = try shell("fx-mask \(corpus) 2>err | head -1 >/dev/null; echo ${PIPESTATUS[0]}; cat err", in: scratch.url)
         #expect(pipe.stdout == "0\n")
         #expect(try run("fx-mask", ["--replace", "0.5,0.5,0.5"]).status == 64)
+    }
+
+    @Test("--jsonl: a piece of JSON Lines whose first line is bad is a bad record, not a plain-text document")
+    func jsonl() throws {
+        let piece = "not json\n{\"text\":\"one two three four\"}\n"
+        let detected = try run("fx-mask", ["--seed", "1"], stdin: piece)
+        #expect(detected.status == 0 && detected.records.count == 1 && detected.records[0]["path"] as? String == "-", "read as one text document")
+        let forced = try run("fx-mask", ["--seed", "1", "--jsonl", "--on-error", "skip"], stdin: piece)
+        #expect(forced.status == 1, "\(forced.stderr)")
+        #expect(forced.stderr.contains("fx-mask: <stdin>:1: invalid JSON"))
+        #expect(forced.records.count == 1 && forced.records[0]["path"] == nil, "the good record, as a record")
+        let archive = try run("fx-mask", ["--jsonl", repoRoot.appendingPathComponent("examples/corpus.jsonl.gz").path])
+        #expect(archive.status == 1, "--jsonl reads even a compressed file as lines")
+        #expect(try run("fx-mask", ["--jsonl", "--lines"]).status == 64)
     }
 }

@@ -160,7 +160,10 @@ extension HTMLReport {
         let names = (0..<26).map { $0 == 25 ? "≥ 2.5" : "\(String(format1: Double($0) / 10))–\(String(format1: Double($0 + 1) / 10))" }
         section("Output length over reference length", note: "Tokens (13a) of each output over those of its reference: 1 is the reference's length; a model that stops early piles up on the left.",
                 SVG.histogram(counts: bins, names: names, xAxis: "length ratio"))
-        let ranked = scored.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }.map(\.element)
+        // Each distinct (source, reference, output) once: test sets repeat sentences.
+        var seen = Set<[String]>()
+        let ranked = scored.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
+            .map(\.element).filter { seen.insert([$0.example.source ?? "", $0.example.reference, $0.example.hypothesis]).inserted }
         func rows(_ part: ArraySlice<(score: Double, example: TextExample)>) -> [[String]] {
             part.map { [String(format1: $0.score), Self.excerpt($0.example.source ?? "—", 300), Self.excerpt($0.example.reference, 300), Self.excerpt($0.example.hypothesis, 300)] }
         }

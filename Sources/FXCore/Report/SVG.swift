@@ -34,16 +34,18 @@ enum SVG {
     /// About how wide `s` is at `size` px in a sans-serif font.
     static func width(_ s: String, _ size: Double) -> Double { Double(s.count) * size * 0.58 }
 
-    /// Round tick values covering lo...hi, about `count` of them.
+    /// Round tick values covering lo...hi, about `count` of them (1, 2, 2.5 or 5 times a power of ten apart).
     static func ticks(_ lo: Double, _ hi: Double, count: Int = 5) -> [Double] {
         guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
         let raw = (hi - lo) / Double(max(count, 1))
-        let magnitude = pow10(floor(log10(raw)))
-        let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
-        var out: [Double] = []
-        var t = (lo / step).rounded(.up) * step
-        while t <= hi + step * 1e-9 { out.append(t); t += step }
-        return out
+        var magnitude = 1.0
+        while magnitude * 10 <= raw { magnitude *= 10 }
+        while magnitude > raw { magnitude /= 10 }
+        let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw * (1 - 1e-9) } ?? raw
+        let first = (lo / step - 1e-9).rounded(.up), last = (hi / step + 1e-9).rounded(.down)
+        guard last >= first, last - first < 1000 else { return [lo, hi] }
+        // k x step, rounded to a multiple of a tenth of the magnitude, so 3 x 0.1 is 0.3
+        return stride(from: first, through: last, by: 1).map { k in (k * step / magnitude * 10).rounded() * magnitude / 10 }
     }
 
     static func tickText(_ t: Double) -> String {
@@ -52,8 +54,6 @@ enum SVG {
         return r == r.rounded() ? String(Int(r)) : String(r)
     }
 
-    private static func pow10(_ x: Double) -> Double { exp(x * log(10)) }
-    private static func log10(_ x: Double) -> Double { log(x) / log(10) }
 
     // MARK: - Charts
 
