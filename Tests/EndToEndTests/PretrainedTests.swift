@@ -69,7 +69,7 @@ import Testing
         // Two thirds of the shipped descriptions to train on, the rest to score.
         let r = try shell("""
             awk 'NR % 3 != 0' \(descriptions) > train.jsonl; awk 'NR % 3 == 0' \(descriptions) > test.jsonl
-            fx-train --base \(minilm) --epochs 1 --max-length 64 --input-field text --target-field label -o tuned.fxm train.jsonl
+            fx-train --base \(minilm) --epochs 1 --max-length 64 --input-field text --target-field label -o tuned.fxm --log log.jsonl train.jsonl
             fx-eval -m tuned.fxm --input-field text --target-field label test.jsonl
             fx-eval -m tuned.fxm --predict --input-field text --threads 1 test.jsonl > a.jsonl
             fx-eval -m tuned.fxm --predict --input-field text --threads 2 test.jsonl | cmp - a.jsonl && echo same
@@ -85,6 +85,11 @@ import Testing
         #expect(r.lines[1] == "same" && r.lines[2] == "1")
         let frozen = try #require(try JSONSerialization.jsonObject(with: Data(r.lines[3].utf8)) as? [String: Any])
         #expect(frozen["accuracy"] as! Double > 0.75)
+        // --log: the probing epochs, then the one full epoch, each with its stage, loss, rate and speed.
+        let log = try String(contentsOfFile: s.path("log.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(log.count == 101, "100 probing epochs and 1 full one: \(log.count)")
+        #expect(log.dropLast().allSatisfy { $0.contains("\"stage\":\"probe\"") } && log.last?.contains("\"stage\":\"full\"") == true)
+        #expect(log.allSatisfy { $0.contains("\"loss\":") && $0.contains("\"lr\":") && $0.contains("\"examples_per_s\":") && $0.contains("\"elapsed\":") })
         // The file keeps Hugging Face's names for the encoder, and the head.
         let file = try Data(contentsOf: URL(fileURLWithPath: s.path("tuned.fxm")))
         let length = file.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }

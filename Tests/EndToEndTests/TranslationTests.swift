@@ -43,7 +43,9 @@ import Testing
         let s = try Scratch()
         defer { s.remove() }
         let pairs = "fx-pair --parallel en,fr \(repoRoot.path)/examples/descriptions.en \(repoRoot.path)/examples/descriptions.fr | head -300"
-        let r = try shell("\(pairs) | fx-train -o t.fxm --dim 32 --heads 2 --ff 64 --layers 1 --vocab-size 1000 --epochs 1", in: s.url)
+        let r = try shell("\(pairs) | fx-train -o t.fxm --dim 32 --heads 2 --ff 64 --layers 1 --vocab-size 1000 --epochs 1 --log t.log", in: s.url)
+        let log = try String(contentsOfFile: s.path("t.log"), encoding: .utf8)
+        #expect(log.hasPrefix("{\"epoch\":1,\"loss\":") && log.contains("\"tokens_per_s\":") && log.split(separator: "\n").count == 1, "\(log)")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("300 pairs, 1000 pieces"))
         #expect(try safetensorsHeader(s.path("t.fxm")).metadata["format"] as? String == "fx-seq2seq")

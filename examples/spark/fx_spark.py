@@ -164,6 +164,12 @@ def run_tool(command, index, feed):
     output lines; raises with a report (exit status, stderr) when the tool fails, else adds the report of a
     partition that said something to the accumulator `command["notes"]`."""
     argv = [resolve(a) for a in command["argv"]]
+    # The Python worker's own stderr: when a failing tool aborts the job, Spark kills the other tasks, and PySpark
+    # would print each killed worker's BrokenPipeError traceback under the tool's message. The tool's stderr is
+    # captured below; what the worker reports goes to Spark through its socket, not stderr.
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 2)
+    os.close(quiet)
     if not os.access(argv[0], os.X_OK):
         os.chmod(argv[0], 0o755)
     stderr = tempfile.TemporaryFile()
