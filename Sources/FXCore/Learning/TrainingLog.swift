@@ -60,3 +60,32 @@ struct EpochMeter {
         return (steps == 0 ? .nan : loss / Double(steps), Double(items) / max(monotonicSeconds() - start, 1e-9))
     }
 }
+
+/// A transformer's progress line on stderr, at most twice a second: step, epoch, speed, the recent loss, the
+/// learning rate, the validation status and the time left (within --max-time).
+struct StepProgress {
+    let started: Double, epochs: Int, maxTime: Double?
+    private var last = 0.0
+
+    init(started: Double, epochs: Int, maxTime: Double?) {
+        (self.started, self.epochs, self.maxTime) = (started, epochs, maxTime)
+    }
+
+    /// `epoch`: epochs done, with the fraction of the current one; `count` of `unit` (tokens, examples) so far.
+    mutating func show(step: Int, epoch: Double, count: Int, unit: String, loss: Float, lr: Float, status: String) {
+        let now = monotonicSeconds()
+        guard now - last >= 0.5 else { return }
+        last = now
+        let elapsed = now - started
+        var eta = elapsed / max(epoch / Double(max(epochs, 1)), 1e-9) - elapsed
+        if let maxTime { eta = min(eta, maxTime - elapsed) }
+        printProgressLine("step \(step) epoch \(String(format1: epoch)) \(Int(Double(count) / max(elapsed, 1e-9))) \(unit)/s loss \(loss) lr \(lr)\(status) ETA \(clock(eta))")
+    }
+}
+
+/// h:mm:ss or m:ss.
+func clock(_ seconds: Double) -> String {
+    let s = max(0, Int(seconds.rounded()))
+    func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+    return s >= 3600 ? "\(s / 3600):\(two(s / 60 % 60)):\(two(s % 60))" : "\(s / 60):\(two(s % 60))"
+}

@@ -146,7 +146,7 @@ public struct EncoderTrainer {
         optimizer.clip = clip
         var rng = SplitMix64(seed: seed)
         var report = Report()
-        var lastLine = 0.0, recentLoss: [Float] = [], status = ""
+        var line = StepProgress(started: started, epochs: epochs, maxTime: maxTime), recentLoss: [Float] = [], status = ""
         var best: (accuracy: Double, values: [[Float]])?
         var sinceBest = 0
 
@@ -212,15 +212,9 @@ public struct EncoderTrainer {
                 share()
                 report.steps += 1
                 report.examples += batch.count
-                if progress, monotonicSeconds() - lastLine >= 0.5 {
-                    lastLine = monotonicSeconds()
-                    let elapsed = lastLine - started
-                    let done = (Double(epoch - 1) + Double(k + 1) / Double(batchesPerEpoch)) / Double(epochs)
-                    var eta = elapsed / max(done, 1e-9) - elapsed
-                    if let maxTime { eta = min(eta, maxTime - elapsed) }
-                    printProgressLine("step \(report.steps) epoch \(String(format1: Double(epoch - 1) + Double(k + 1) / Double(batchesPerEpoch))) "
-                        + "\(Int(Double(report.examples) / elapsed)) examples/s loss \(recentLoss.reduce(0, +) / Float(recentLoss.count)) "
-                        + "lr \(Float(optimizer.rate(at: optimizer.step)))\(status) ETA \(clock(eta))")
+                if progress {
+                    line.show(step: report.steps, epoch: Double(epoch - 1) + Double(k + 1) / Double(batchesPerEpoch), count: report.examples,
+                              unit: "examples", loss: recentLoss.reduce(0, +) / Float(recentLoss.count), lr: Float(optimizer.rate(at: optimizer.step)), status: status)
                 }
             }
             report.epochs = Double(epoch)
@@ -242,11 +236,4 @@ public struct EncoderTrainer {
         classifier.setTraining(false)
         return report
     }
-}
-
-/// h:mm:ss or m:ss.
-func clock(_ seconds: Double) -> String {
-    let s = max(0, Int(seconds.rounded()))
-    func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-    return s >= 3600 ? "\(s / 3600):\(two(s / 60 % 60)):\(two(s % 60))" : "\(s / 60):\(two(s % 60))"
 }

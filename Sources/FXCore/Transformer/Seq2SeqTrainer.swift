@@ -48,7 +48,7 @@ public struct Seq2SeqTrainer {
         var rng = SplitMix64(seed: seed)
         var report = Report()
         let started = monotonicSeconds()
-        var lastLine = 0.0
+        var line = StepProgress(started: started, epochs: epochs, maxTime: maxTime)
         var recentLoss: [Float] = []
         var best: (bleu: Double, values: [[Float]])?
         var status = ""
@@ -131,15 +131,9 @@ public struct Seq2SeqTrainer {
                 meter.add(loss: loss, items: tokens)
                 recentLoss.append(loss)
                 if recentLoss.count > 50 { recentLoss.removeFirst() }
-                if progress, monotonicSeconds() - lastLine >= 0.5 {
-                    lastLine = monotonicSeconds()
-                    let elapsed = lastLine - started
-                    let done = (Double(epoch - 1) + Double(k + 1) / Double(batches.count)) / Double(epochs)
-                    var eta = elapsed / max(done, 1e-9) - elapsed
-                    if let maxTime { eta = min(eta, maxTime - elapsed) }
-                    printProgressLine("step \(report.steps) epoch \(String(format1: Double(epoch - 1) + Double(k + 1) / Double(batches.count))) "
-                        + "\(Int(Double(report.tokens) / elapsed)) tokens/s loss \(mean(recentLoss)) "
-                        + "lr \(Float(optimizer.rate(at: optimizer.step)))\(status) ETA \(clock(eta))")
+                if progress {
+                    line.show(step: report.steps, epoch: Double(epoch - 1) + Double(k + 1) / Double(batches.count), count: report.tokens,
+                              unit: "tokens", loss: mean(recentLoss), lr: Float(optimizer.rate(at: optimizer.step)), status: status)
                 }
             }
             report.epochs = Double(epoch)
