@@ -106,6 +106,20 @@ class SparkStages(unittest.TestCase):
     def test_eval_predict(self):
         self.check_stage([self.pairs], ["fx-eval", "-m", self.model, "--predict", "--k", "3"])
 
+    def test_shipped_files_only_from_file_options(self):
+        # `--input-field input` while a folder named `input` exists: the value is a field name, not a file to ship.
+        here = os.getcwd()
+        work = tempfile.mkdtemp(dir=self.dir)
+        os.mkdir(os.path.join(work, "input"))
+        os.chdir(work)
+        try:
+            argv = ["fx-eval", "-m", os.path.relpath(self.model), "--predict", "--input-field", "input"]
+            expected, _, _ = tool(*argv, "-q", self.pairs)
+            ordered, _ = self.spark_run([self.pairs], argv + ["-q"], 3, True)
+            self.assertEqual(ordered, expected)
+        finally:
+            os.chdir(here)
+
     def test_cluster_load(self):
         self.check_stage([self.corpus], ["fx-cluster", "--load", self.clusters])
 

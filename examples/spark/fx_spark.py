@@ -19,8 +19,8 @@ node mounts): each task reads its byte range of a JSON Lines file itself, and ha
 argument. An INPUT with a scheme (hdfs://, s3a://, file://) is read through Hadoop instead: the lines of its splits,
 or a whole file's bytes, are piped to TOOL (a single compressed file of plain text then gets the document path "-").
 
-The TOOL binary, found in --bin, $FX_BIN_DIR or $PATH, and every TOOL argument that names an existing file or
-folder (a model, a cluster file, a Hugging Face folder) travel to the executors as Spark ships files
+The TOOL binary, found in --bin, $FX_BIN_DIR or $PATH, and the files TOOL's options read (-m, --model, --load,
+--embed, --stop-words: a model, a cluster file, a Hugging Face folder) travel to the executors as Spark ships files
 (SparkContext.addFile; on the executors SparkFiles.get), so the same command runs with spark-submit on a
 cluster whose nodes have the libraries fx links (Debian's libarchive13 and libopenblas0; build fx with
 `swift build -c release --static-swift-stdlib` so that they need no Swift runtime). Without --threads among
@@ -123,26 +123,38 @@ def find_binary(name, folder):
     return found
 
 
+# The tools' options whose value is a file or folder that the executors read.
+FILE_OPTIONS = {"-m", "--model", "--load", "--embed", "--stop-words"}
+
+
 class Shipment:
-    """The files the executors need, by the name SparkFiles knows them: each tool argument that names an existing
-    file or folder becomes a reference that the task resolves on its executor."""
+    """The files the executors need, by the name SparkFiles knows them: the value of each tool option that reads
+    a file (-m, --model, --load, --embed, --stop-words) becomes a reference that the task resolves on its
+    executor, as do --files."""
 
     def __init__(self):
         self.paths = {}
 
     def add(self, path):
+        if not os.path.exists(path):
+            raise Usage(f"{path}: no such file or folder to ship")
         real = os.path.realpath(path)
         name = os.path.basename(real.rstrip("/"))
         if self.paths.setdefault(name, real) != real:
             raise Usage(f"two shipped files share the name {name}: {self.paths[name]} and {real}")
         return {"ship": name}
 
-    def argument(self, arg):
-        if arg.startswith("--") and "=" in arg:
-            option, value = arg.split("=", 1)
-            if os.path.exists(value):
-                return [option + "=", self.add(value)]
-        return self.add(arg) if os.path.exists(arg) and not arg.startswith("-") else arg
+    def arguments(self, args):
+        out = []
+        for i, arg in enumerate(args):
+            option, _, value = arg.partition("=")
+            if value and option in FILE_OPTIONS and option.startswith("--"):
+                out.append([option + "=", self.add(value)])
+            elif i > 0 and args[i - 1] in FILE_OPTIONS:
+                out.append(self.add(arg))
+            else:
+                out.append(arg)
+        return out
 
     def send(self, sc):
         for real in self.paths.values():
@@ -376,7 +388,7 @@ def main(argv, sc=None):
             print(f"fx_spark: {opts.output}: already exists (Spark writes a new folder)", file=sys.stderr)
             return 74
         ship = Shipment()
-        argv_tool = [ship.add(find_binary(opts.tool[0], opts.bin))] + [ship.argument(a) for a in opts.tool[1:]]
+        argv_tool = [ship.add(find_binary(opts.tool[0], opts.bin))] + ship.arguments(opts.tool[1:])
         for f in opts.files:
             ship.add(f)
     except Usage as e:
