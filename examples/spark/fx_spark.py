@@ -223,6 +223,8 @@ def run_tool(command, index, feed):
     if rest:
         yield rest
     status = tool.wait()
+    if status < 0:  # killed by a signal: the shell's 128 + its number
+        status = 128 - status
     if feed is not None:
         writer.join()
     stderr.seek(0)
