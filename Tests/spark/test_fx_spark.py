@@ -137,6 +137,17 @@ class SparkStages(unittest.TestCase):
         ordered, _ = self.spark_run([bad], ["fx-mask", "--seed", "1", "--on-error", "skip"], 8, True, status=1)
         self.assertEqual(ordered, expected)
 
+    def test_through_hadoop(self):
+        # file:// paths take the other road: Hadoop's splits piped to the tool, Spark's text output.
+        argv = ["fx-mask", "--seed", "4", "-q"]
+        expected, _, _ = tool(*argv, self.corpus)
+        out = os.path.join(tempfile.mkdtemp(dir=self.dir), "out")
+        status = fx_spark.main(["--partitions", "3", "--bin", BIN, "file://" + self.corpus, "file://" + out, "--"] + argv, sc=self.sc)
+        self.assertEqual(status, 0)
+        data, files = read_output(out)
+        self.assertGreaterEqual(files, 3)
+        self.assertEqual(data, expected)
+
     def test_archive_goes_whole_to_one_task(self):
         expected, _, _ = tool("fx-pair", self.archive, self.pairs, "--seed", "2", "--holdout", "0.5", "-q")
         ordered, _ = self.spark_run([self.archive, self.pairs], ["fx-pair", "--seed", "2", "--holdout", "0.5", "-q"], 8, True)

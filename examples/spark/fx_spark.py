@@ -14,10 +14,12 @@ input order when read in name order; --ordered writes one file, OUTPUT_DIR/part-
 output is byte for byte what one TOOL process writes over the same inputs, for the filters whose records do not
 depend on their neighbours (fx-pair, fx-mask, fx-eval --predict, fx-cluster --load).
 
-Plain paths are read by the executors at the same path (any file in local mode; on a cluster, a file system every
-node mounts): each task reads its byte range of a JSON Lines file itself, and hands a whole file to TOOL as its
-argument. An INPUT with a scheme (hdfs://, s3a://, file://) is read through Hadoop instead: the lines of its splits,
-or a whole file's bytes, are piped to TOOL (a single compressed file of plain text then gets the document path "-").
+Plain paths are read and written by the executors at the same path (any file in local mode; on a cluster, a file
+system every node mounts): each task reads its byte range of a JSON Lines file itself, hands a whole file to TOOL
+as its argument, and writes TOOL's output to its part file (renamed into place when whole). A path with a scheme
+(hdfs://, s3a://, file://) goes through Hadoop instead: the lines of an input's splits, or a whole file's bytes,
+are piped to TOOL (a single compressed file of plain text then gets the document path "-"), and an OUTPUT_DIR
+is written by Spark's text output.
 
 The TOOL binary, found in --bin, $FX_BIN_DIR or $PATH, and the files TOOL's options read (-m, --model, --load,
 --embed, --stop-words: a model, a cluster file, a Hugging Face folder) travel to the executors as Spark ships files
@@ -173,7 +175,7 @@ def resolve(arg):
 
 def run_tool(command, index, feed):
     """Runs the tool over one partition (on the executor): `feed` yields the bytes for its stdin; yields its
-    output lines; raises with a report (exit status, stderr) when the tool fails, else adds the report of a
+    output in blocks; raises with a report (exit status, stderr) when the tool fails, else adds the report of a
     partition that said something to the accumulator `command["notes"]`."""
     argv = [resolve(a) for a in command["argv"]]
     # The Python worker's own stderr: when a failing tool aborts the job, Spark kills the other tasks, and PySpark
@@ -207,21 +209,11 @@ def run_tool(command, index, feed):
     writer = threading.Thread(target=write, daemon=True)
     if feed is not None:
         writer.start()
-    # Blocks of whole lines, without their last newline: Spark's text output adds one after each element, so the
-    # part file gets the same bytes as one element per line, at a fraction of the cost per record.
-    rest = b""
     while True:
         chunk = tool.stdout.read1(1 << 20)
         if not chunk:
             break
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            rest += chunk
-            continue
-        yield rest + chunk[:end]
-        rest = chunk[end + 1:]
-    if rest:
-        yield rest
+        yield chunk
     status = tool.wait()
     if status < 0:  # killed by a signal: the shell's 128 + its number
         status = 128 - status
@@ -364,6 +356,34 @@ class ListParam:
         return a
 
 
+def text_blocks(chunks):
+    """For Spark's text output: blocks of whole lines without their last newline (Spark adds one after each
+    element), so the part file gets the same bytes as one element per line, at a fraction of the cost per record."""
+    rest = b""
+    for chunk in chunks:
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            rest += chunk
+            continue
+        yield rest + chunk[:end]
+        rest = chunk[end + 1:]
+    if rest:
+        yield rest
+
+
+def write_part(folder, index, chunks):
+    """Writes partition `index` as folder/part-NNNNN (on the executor): into _temporary under the attempt's
+    number, then renamed, so that a retried or speculative attempt leaves one whole file."""
+    from pyspark import TaskContext
+    context = TaskContext.get()
+    temporary = os.path.join(folder, "_temporary", "part-%05d.%d" % (index, context.attemptNumber() if context else 0))
+    with open(temporary, "wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+    os.replace(temporary, os.path.join(folder, "part-%05d" % index))
+    yield 1
+
+
 def merge(parts_dir, output):
     """Concatenates the part files, in name (partition) order, into OUTPUT_DIR/part-00000."""
     os.makedirs(output)
@@ -419,10 +439,20 @@ def main(argv, sc=None):
         sc.addPyFile(os.path.abspath(__file__))
     notes = sc.accumulator([], ListParam())
     job = Job(sc, opts, argv_tool, notes)
-    target = out_local + ".parts" if opts.ordered else opts.output
     name = os.path.basename(opts.tool[0])
+    if out_local is None:
+        target = opts.output
+    else:  # written by the tasks themselves, beside the output folder until it is whole with --ordered
+        target = os.path.join(os.path.dirname(os.path.abspath(out_local)), "." + os.path.basename(out_local.rstrip("/")) + ".parts") if opts.ordered else os.path.abspath(out_local)
+        shutil.rmtree(target, ignore_errors=True)
+        os.makedirs(os.path.join(target, "_temporary"))
     try:
-        job.output.saveAsTextFile(target)
+        if out_local is None:
+            job.output.mapPartitions(text_blocks).saveAsTextFile(target)
+        else:
+            job.output.mapPartitionsWithIndex(lambda i, chunks: write_part(target, i, chunks)).count()
+            shutil.rmtree(os.path.join(target, "_temporary"))
+            open(os.path.join(target, "_SUCCESS"), "wb").close()
     except Exception as e:  # the job failed: find the tool's own report among Spark's
         found = REPORT.findall(str(e))
         if not found:
