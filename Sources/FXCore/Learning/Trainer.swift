@@ -286,10 +286,9 @@ public struct Trainer {
             for t in 0..<threads { done += counters[t * 16] }
             let speed = ("examples_per_s", Double(epochSteps) / max(monotonicSeconds() - epochStart, 1e-9))
             let lrNow = guardState.lr * max(0, 1 - Double(done) / totalSteps)
-            if valid == nil { log?.epoch(Double(epoch), loss: epochLoss, lr: lrNow, speed: speed) }
-            if let valid {
-                let accuracy = Self.accuracy(model, valid)
-                log?.epoch(Double(epoch), loss: epochLoss, lr: lrNow, speed: speed, valid: ("valid_accuracy", accuracy))
+            let accuracy = valid.map { Self.accuracy(model, $0) }
+            log?.epoch(Double(epoch), loss: epochLoss, lr: lrNow, speed: speed, valid: accuracy.map { ("valid_accuracy", $0) })
+            if let accuracy {
                 report.validAccuracy.append(accuracy)
                 if best == nil || accuracy > best!.accuracy {
                     best = (accuracy, model.input, model.output)

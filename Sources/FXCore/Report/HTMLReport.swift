@@ -206,7 +206,8 @@ extension HTMLReport {
                                      recordLabels: [String], recordNames: [String]) {
         let report = m.report
         for (key, name) in [("nmi", "NMI"), ("ari", "ARI"), ("purity", "purity"), ("clusters", "clusters"), ("classes", "labels"), ("records", "records")] {
-            if case .number(let v)? = report[key] { figure(name, v.count > 6 ? String(v.prefix(5)) : v) }
+            // Scores to three decimals; counts whole.
+            if let v = report[key]?.doubleValue { figure(name, v == v.rounded() ? String(Int(v)) : String((v * 1000).rounded() / 1000)) }
         }
         let table = m.table
         let sizes = table.mapValues { $0.values.reduce(0, +) }
