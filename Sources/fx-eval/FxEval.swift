@@ -53,7 +53,23 @@ struct FxEval: ParsableCommand {
         the vectors fx-cluster grouped, coloured and shaped by cluster. --train-log FILE (fx-train --log's \
         file) adds the learning curve: training loss and the validation score by epoch.
 
-        -m takes fx's model files and Hugging Face BERT-family folders (config.json, vocab.txt, \
+        A causal language model (a GGUF file of architecture llama: SmolLM2, Llama 2 and 3, TinyLlama and their \
+        fine-tunes, from `make models` models/SmolLM2-135M-Instruct.Q4_1.gguf) answers conversations. Each record \
+        is read in any format fx-pair writes: "messages" (OpenAI chat: the turns up to the last user turn are the \
+        prompt, assistant turns after it the expected reply), "prompt" (+ "completion"), "instruction" + "input" \
+        (+ "output", Alpaca), or the input field (+ the target field); --system puts a system message first where \
+        a conversation has none. The conversation is rendered by the model's own chat template (from the file), \
+        and the reply is decoded greedily, or sampled with --temperature, --top-k and --top-p; each record's draws \
+        depend only on --seed and the record, so the output is the same with any --threads. Decoding stops at \
+        the model's end-of-turn or end-of-text token, or after --max-new-tokens. With --predict each record comes \
+        back with "prediction", the reply; scored, the replies against the expected ones give records, bleu, \
+        chrf, length_ratio and exact_match. A record with only "text" is a document: scored, the model's \
+        perplexity on it (each document alone, the loss over its tokens after the first, exp(total loss / tokens \
+        predicted)) and bits_per_byte (total loss in bits over the documents' UTF-8 bytes); with --predict, its \
+        continuation. Many records are decoded together: prompts sorted by length, up to 32 in flight on each \
+        thread, each with its key/value cache, a finished one's place taken at once by the next.
+
+        -m takes fx's model files, GGUF causal language models and Hugging Face BERT-family folders (config.json, vocab.txt, \
         model.safetensors, e.g. all-MiniLM-L6-v2 from `make models`), or such a model.safetensors with its \
         config.json and vocab.txt beside it. A pretrained encoder embeds (--embed); once fine-tuned by fx-train \
         --base it also scores and predicts labels, like the linear model.
@@ -69,16 +85,19 @@ struct FxEval: ParsableCommand {
           head -3 examples/descriptions.jsonl | fx-eval -m models/all-MiniLM-L6-v2 --embed --input-field text
           fx-pair examples/debian-sections.tar.gz | fx-eval -m /tmp/eval-demo.fxm --report /tmp/sections.html
           fx-cluster -k 6 examples/descriptions.jsonl --summary /tmp/summary.jsonl -q | fx-eval --clusters --target-field label --report /tmp/clusters.html --cluster-summary /tmp/summary.jsonl
+          echo '{"input": "What is the capital of France?"}' | fx-eval -m models/SmolLM2-135M-Instruct.Q4_1.gguf --predict --max-new-tokens 32
+          head -2 examples/descriptions.jsonl | fx-pair --input-field text --target-field label --format openai --prompt 'Which Debian section does this package belong to? {input}' | fx-eval -m models/SmolLM2-135M-Instruct.Q4_1.gguf --predict --max-new-tokens 16
+          head -20 examples/descriptions.jsonl | fx-eval -m models/SmolLM2-135M-Instruct.Q4_1.gguf
         """
     )
 
     @OptionGroup(title: "Inputs") var input: InputOptions
     @OptionGroup(title: "Common options") var common: CommonOptions
 
-    @Option(name: [.short, .customLong("model")], help: ArgumentHelp("The model to apply: an fx model file, or a Hugging Face BERT-family folder (config.json, vocab.txt, model.safetensors).", valueName: "file|folder"))
+    @Option(name: [.short, .customLong("model")], help: ArgumentHelp("The model to apply: an fx model file, a GGUF causal language model, or a Hugging Face BERT-family folder (config.json, vocab.txt, model.safetensors).", valueName: "file|folder"))
     var model = "model.fxm"
 
-    @Option(help: ArgumentHelp("How many best labels count for top-k, P@k, R@k, and --predict's top.", valueName: "k"))
+    @Option(help: ArgumentHelp("How many best labels count for top-k, P@k, R@k, and --predict's top (causal language models: the k most likely first tokens of the reply, with their logits).", valueName: "k"))
     var k = 1
 
     @Option(help: ArgumentHelp("Multi-label: predict every label scoring at least this.", valueName: "score"))
@@ -95,6 +114,24 @@ struct FxEval: ParsableCommand {
 
     @Option(help: ArgumentHelp("Text-to-text models: hypotheses kept by beam search, ranked by log-probability per token (1: greedy decoding).", valueName: "n"))
     var beam = 1
+
+    @Option(help: ArgumentHelp("Causal language models: a system message put first in every conversation that has none.", valueName: "text"))
+    var system: String?
+
+    @Option(name: .customLong("max-new-tokens"), help: ArgumentHelp("Causal language models: the most tokens of a reply.", valueName: "n"))
+    var maxNewTokens = 256
+
+    @Option(help: ArgumentHelp("Causal language models: sample replies at this temperature (0: greedy decoding).", valueName: "t"))
+    var temperature: Double = 0
+
+    @Option(name: .customLong("top-k"), help: ArgumentHelp("Causal language models, sampling: draw from the k most likely tokens only (0: all).", valueName: "k"))
+    var topK = 0
+
+    @Option(name: .customLong("top-p"), help: ArgumentHelp("Causal language models, sampling: draw from the most likely tokens whose probabilities add up to p.", valueName: "p"))
+    var topP: Double = 1
+
+    @Flag(name: .customLong("token-ids"), help: "Causal language models, --predict: also write \"token_ids\", the reply's token ids.")
+    var tokenIDs = false
 
     @Flag(help: "Write each record back with \"embedding\", the model's sentence vector of its input, instead of scoring.")
     var embed = false
@@ -117,6 +154,9 @@ struct FxEval: ParsableCommand {
 
     func validate() throws {
         guard k >= 1, beam >= 1 else { throw ValidationError("--k and --beam must be at least 1.") }
+        guard maxNewTokens >= 0, topK >= 0, temperature >= 0, temperature.isFinite, topP > 0 && topP <= 1 else {
+            throw ValidationError("--max-new-tokens, --top-k and --temperature take numbers from 0, --top-p a number above 0 up to 1.")
+        }
         guard format == "json" || format == "table" else { throw ValidationError("--format takes json or table.") }
         if let threshold, !(threshold >= 0 && threshold <= 1) { throw ValidationError("--threshold takes a score from 0 to 1.") }
         if [clusters, predict, text, embed].filter({ $0 }).count > 1 { throw ValidationError("--clusters, --text, --predict and --embed do not go together.") }
@@ -142,6 +182,13 @@ struct FxEval: ParsableCommand {
         job.reportPath = report
         job.trainLogPath = trainLog
         job.clusterSummaryPath = clusterSummary
+        job.system = system
+        job.tokenIDs = tokenIDs
+        job.sampling.maxNewTokens = maxNewTokens
+        job.sampling.temperature = temperature
+        job.sampling.topK = topK
+        job.sampling.topP = topP
+        job.sampling.seed = common.seed
         try job.run(ToolRun(name: "fx-eval", common: common, input: input), files: input.files)
     }
 }

@@ -85,6 +85,9 @@ struct FxPair: ParsableCommand {
     @Option(help: ArgumentHelp("--format openai: a system message put first in every conversation.", valueName: "text"))
     var system: String?
 
+    @Option(help: ArgumentHelp("Rewrite each input into this text, {input} standing for it; \\n and \\t are a newline and a tab (e.g. 'Translate into French: {input}').", valueName: "template"))
+    var prompt: String?
+
     @Option(help: ArgumentHelp("--format alpaca: the instruction of every example.", valueName: "text"))
     var instruction: String?
 
@@ -97,6 +100,8 @@ struct FxPair: ParsableCommand {
         if let parallel, languagePair(parallel) == nil { throw ValidationError("--parallel takes two different names: SRC,TGT (e.g. en,fr).") }
         if let languages, languagePair(languages) == nil { throw ValidationError("--languages takes two different names: SRC,TGT (e.g. en,fr).") }
         if let table, table != "csv" && table != "tsv" { throw ValidationError("--table takes csv or tsv.") }
+        if let prompt, PairFormat.promptTemplate(prompt) == nil { throw ValidationError("--prompt takes a template holding {input}, e.g. 'Translate into French: {input}'.") }
+        if prompt != nil && format == .translation { throw ValidationError("--prompt rewrites the input of a conversation or a pair; --format translation keeps the source text as it is.") }
     }
 
     private func languagePair(_ text: String) -> (String, String)? {
@@ -123,6 +128,7 @@ struct FxPair: ParsableCommand {
         job.writer.format = format
         job.writer.formatSettings.system = system
         job.writer.formatSettings.instruction = instruction
+        job.writer.formatSettings.prompt = prompt.flatMap(PairFormat.promptTemplate)
         if let pair = (languages ?? parallel).flatMap(languagePair) { job.writer.formatSettings.languages = pair }
         try job.run(ToolRun(name: "fx-pair", common: common, input: input), files: input.files)
     }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// fx-eval: score a model on labeled pairs, or annotate records with its predictions.
 public struct EvalJob {
     public var modelPath = "model.fxm"
@@ -25,6 +29,13 @@ public struct EvalJob {
     public var trainLogPath: String?
     /// fx-cluster --summary's file: topic terms and the map of the documents for a cluster report.
     public var clusterSummaryPath: String?
+    /// Causal language models: how replies are drawn, and the system message put first in each conversation.
+    public var sampling = SamplingSettings()
+    public var system: String?
+    /// Causal language models: the field of a document whose perplexity is measured.
+    public var textField = "text"
+    /// Causal language models, --predict: also write each reply's token ids.
+    public var tokenIDs = false
 
     public init() {}
 
@@ -45,6 +56,9 @@ public struct EvalJob {
             }
             let model: TextModel
             switch try FXModel.load(modelPath) {
+            case .causal(let m):
+                try applyCausalLM(m, tool, files: files)
+                return
             case .seq2seq(let m):
                 try applyTextToText(m, tool, files: files)
                 return
@@ -177,6 +191,95 @@ public struct EvalJob {
             try writeReport(metrics.report, tool.output)
             try writeHTML(files) { $0.addText(metrics, examples) }
         }
+    }
+
+    /// A causal language model on each record: a conversation (any format fx-pair writes) is rendered with the
+    /// model's chat template and answered; a document (`text` only) is scored by its perplexity, or with --predict
+    /// continued. Scored: BLEU, chrF, exact match and length ratio of the replies against the expected ones, and
+    /// perplexity and bits per byte of the documents.
+    private func applyCausalLM(_ model: LlamaModel, _ tool: ToolRun, files: [String]) throws {
+        guard beam == 1 else { throw FXError.usage("--beam is for text-to-text models; a causal language model decodes greedily or samples (--temperature)") }
+        var reader = ConversationReader()
+        (reader.inputField, reader.targetField, reader.textField, reader.system) = (inputField, targetField, textField, system)
+        let generator = Generator(model, settings: sampling, threads: threads)
+        var metrics = TextMetrics(), examples: [TextExample] = []
+        var documents = DocumentLoss(), documentBytes = 0, documentCount = 0, generated = 0
+        generator.firstTokens = k > 1 ? k : 0
+        let started = monotonicSeconds()
+        try tool.forEachGroup(files, size: 256, read: { record -> (example: CausalExample, ids: [Int32]) in
+            let example = try reader.read(record)
+            let ids: [Int32]
+            switch example {
+            case .chat(let messages, let target):
+                if !predict && target == nil {
+                    throw FXError.data("no reply to score against (an assistant turn after the last user turn, 'completion', 'output' or '\(targetField)'); --predict answers records without one")
+                }
+                ids = model.tokenizer.encode(try model.prompt(messages))
+            case .document(let text):
+                ids = model.encode(text)
+            }
+            if predict || !isDocument(example) {
+                guard ids.count < model.config.context else { throw FXError.data("a prompt of \(ids.count) tokens: the model reads at most \(model.config.context)") }
+            }
+            return (example, ids)
+        }, process: { group in
+            let generating = group.indices.filter { predict || !isDocument(group[$0].value.example) }
+            var replies = [Generator.Reply?](repeating: nil, count: group.count)
+            for (k, reply) in zip(generating, generator.generate(generating.map { group[$0].value.ids })) {
+                replies[k] = reply
+                generated += reply.tokens.count
+            }
+            let scoring = predict ? [] : group.indices.filter { isDocument(group[$0].value.example) }
+            let losses = model.documentLosses(scoring.map { group[$0].value.ids }, threads: threads)
+            for (k, loss) in zip(scoring, losses) {
+                documents.nats += loss.nats
+                documents.predicted += loss.predicted
+                documentCount += 1
+                if case .document(let text) = group[k].value.example { documentBytes += text.utf8.count }
+            }
+            for (k, (record, value)) in group.enumerated() {
+                let text = replies[k].map { model.tokenizer.decode($0.tokens, skipSpecial: true) }
+                if predict {
+                    var record = record
+                    record.set("prediction", .string(text ?? ""))
+                    if let reply = replies[k] {
+                        if tokenIDs { record.set("token_ids", .array(reply.tokens.map { JSONValue(Int($0)) })) }
+                        if self.k > 1 {
+                            record.set("top", .array(reply.first.map {
+                                .object([JSONMember("token", .string(model.tokenizer.decode([$0.id]))), JSONMember("id", JSONValue(Int($0.id))),
+                                         JSONMember("logit", .number(String($0.logit)))])
+                            }))
+                        }
+                    }
+                    try tool.output.write(record)
+                } else if case .chat(let messages, let target?) = value.example, let text {
+                    metrics.add(hypothesis: text, reference: target)
+                    if reportPath != nil { examples.append(TextExample(source: messages.last?.content, reference: target, hypothesis: text)) }
+                }
+            }
+        })
+        let seconds = monotonicSeconds() - started
+        if generated > 0 {
+            try tool.summary("generated \(generated) tokens in \((seconds * 10).rounded() / 10) s (\((Double(generated) / max(seconds, 1e-9) * 10).rounded() / 10) tokens/s)")
+        }
+        if !predict {
+            var members: [JSONMember] = []
+            if metrics.records > 0 || documentCount == 0, case .object(let scored) = metrics.report { members = scored }
+            if metrics.records == 0 && documentCount > 0 { members = [JSONMember("records", JSONValue(documentCount))] }
+            if documentCount > 0 {
+                let perToken = documents.predicted > 0 ? documents.nats / Double(documents.predicted) : 0
+                members += [JSONMember("documents", JSONValue(documentCount)), JSONMember("tokens_predicted", JSONValue(documents.predicted)),
+                            JSONMember("perplexity", JSONValue(rounded(exp(perToken)))),
+                            JSONMember("bits_per_byte", JSONValue(rounded(documentBytes > 0 ? documents.nats / log(2) / Double(documentBytes) : 0)))]
+            }
+            try writeReport(.object(members), tool.output)
+            if metrics.records > 0 { try writeHTML(files) { $0.addText(metrics, examples) } }
+        }
+    }
+
+    private func isDocument(_ example: CausalExample) -> Bool {
+        if case .document = example { return true }
+        return false
     }
 
     /// Each record back with "embedding", the model's sentence vector of its input.

@@ -8,6 +8,9 @@ public struct Embedder {
 
     public init(_ path: String) throws {
         model = try FXModel.load(path)
+        if case .causal = model {
+            throw FXError.data("a causal language model writes text (fx-eval --predict) and has no sentence vectors", at: path)
+        }
         self.path = path
     }
 
@@ -16,6 +19,7 @@ public struct Embedder {
         case .linear(let m): return m.dim
         case .seq2seq(let m): return m.network.settings.width
         case .encoder(let m): return m.network.settings.width
+        case .causal(let m): return m.width
         }
     }
 
@@ -24,6 +28,8 @@ public struct Embedder {
         switch model {
         case .encoder(let m):
             return m.embed(texts, threads: threads)
+        case .causal:
+            preconditionFailure("refused when the embedder was made")
         case .linear(let m):
             return texts.map { text in
                 var v = Matrix(rows: 1, cols: m.dim, values: m.documentVector(text))

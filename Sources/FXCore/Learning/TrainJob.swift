@@ -39,6 +39,7 @@ public struct TrainJob {
             case .linear(let m)?: base = m
             case .seq2seq(let m)?: seq2seqBase = m
             case .encoder(let m)?: encoderBase = m
+            case .causal?: throw FXError.data("a causal language model (GGUF): fx runs it (fx-eval -m \(basePath!) --predict), and fine-tuning it with LoRA is not in fx yet", at: basePath!)
             case nil: break
             }
             if arch != nil && encoderBase != nil { throw FXError.usage("--base \(basePath!) is a pretrained encoder: it is fine-tuned as a classifier, and --arch does not apply") }

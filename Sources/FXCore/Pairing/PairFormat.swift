@@ -14,6 +14,8 @@ public enum PairFormat: String, CaseIterable, Sendable {
     public struct Settings: Sendable {
         public var system: String?
         public var instruction: String?
+        /// The input rewritten into this text, `{input}` standing for it (fx-pair --prompt).
+        public var prompt: String?
         public var languages: (String, String) = ("en", "fr")
         public init() {}
     }
@@ -21,6 +23,9 @@ public enum PairFormat: String, CaseIterable, Sendable {
     /// Rewrites a pair record in this format. The format's fields come first; other fields (`split`, `id`, `path`...)
     /// pass through after them, as everywhere in fx.
     public func apply(to record: inout Record, _ settings: Settings) {
+        if let prompt = settings.prompt, let i = record.index(of: "input"), let text = record.string(at: i) {
+            record.set("input", .string(prompt.replacing("{input}", with: text)))
+        }
         if self == .fx { return }
         guard let i = record.index(of: "input"), let t = record.index(of: "target") else { return }
         let input = record.value(at: i)
@@ -57,5 +62,31 @@ public enum PairFormat: String, CaseIterable, Sendable {
             record.set(member.key, member.value)
             record.move(from: record.count - 1, to: k)
         }
+    }
+}
+
+extension PairFormat {
+    /// A prompt template as typed on a command line: `\n`, `\t` and `\\` stand for a newline, a tab and a
+    /// backslash; it must hold `{input}`.
+    public static func promptTemplate(_ typed: String) -> String? {
+        guard typed.contains("{input}") else { return nil }
+        var out = "", escaped = false
+        for c in typed {
+            if escaped {
+                switch c {
+                case "n": out.append("\n")
+                case "t": out.append("\t")
+                case "\\": out.append("\\")
+                default: out.append("\\"); out.append(c)
+                }
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else {
+                out.append(c)
+            }
+        }
+        if escaped { out.append("\\") }
+        return out
     }
 }
