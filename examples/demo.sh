@@ -85,4 +85,18 @@ fx-train "$out/few.jsonl" --base $M --epochs 3 --max-length 96 --seed 1 -o "$out
 echo "accuracy $(accuracy "$out/minilm-tuned.fxm") fine-tuned from all-MiniLM-L6-v2 (the linear model: $scratch from scratch, $tuned from the base)"
 
 echo
+echo "== A generative model (SmolLM2-135M-Instruct, GGUF, fetched by make models) asked about the demo's data"
+L=models/SmolLM2-135M-Instruct.Q4_1.gguf
+head -3 examples/descriptions.jsonl | fx-pair --input-field text --target-field label --format openai -q \
+    --prompt 'In one sentence, what is this Debian package for?\n\n{input}' > "$out/questions.jsonl"
+fx-eval -m $L --predict --max-new-tokens 40 "$out/questions.jsonl" |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    print("Q:", r["messages"][0]["content"].split("\n")[2][:70], "...")
+    print("A:", r["prediction"].replace("\n", " "))'
+echo "-- perplexity of the model on 50 of the shipped descriptions (the yardstick for continued pretraining):"
+head -50 examples/descriptions.jsonl | fx-eval -m $L -q
+
+echo
 echo "== Reports, to open in a browser: $reports/sections.html, $reports/en-fr.html, $reports/clusters.html"

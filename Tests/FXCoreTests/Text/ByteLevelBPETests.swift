@@ -48,7 +48,8 @@ import Testing
                 roundTrips += 1
             }
         }
-        #expect(roundTrips == 83)  // all but "a\u{4}b\u{6}c": SmolLM2 has no token for bytes 0x04 and 0x06
+        // All but three: SmolLM2 has no token for bytes 0x04, 0x06 and 0x1D, nor for 0xF1 (U+50000's first byte).
+        #expect(roundTrips == 81)
     }
 
     @Test("decoding ids that split characters or spell invalid UTF-8 replaces as Hugging Face does")
