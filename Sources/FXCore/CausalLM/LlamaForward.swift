@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// One sequence's keys and values at every layer, so that each new token attends to the earlier ones without
-/// computing them again. Keys are stored after their rotary turn. Room for `capacity` tokens is taken at once.
+/// computing them again. Keys are stored after their rotary turn. The storage grows as tokens come (doubling), up
+/// to `capacity` tokens, so a cache costs what its sequence has used.
 public final class KVCache {
     public let capacity: Int
     public private(set) var count = 0
@@ -13,8 +14,19 @@ public final class KVCache {
     public init(_ config: LlamaModel.Config, capacity: Int) {
         self.capacity = capacity
         kvWidth = config.kvWidth
-        keys = (0..<config.layers).map { _ in [Float](repeating: 0, count: capacity * config.kvWidth) }
+        keys = [[Float]](repeating: [], count: config.layers)
         values = keys
+    }
+
+    /// Room for `tokens` more positions in every layer.
+    func reserve(_ tokens: Int) {
+        let needed = (count + tokens) * kvWidth
+        guard keys[0].count < needed else { return }
+        let size = min(max(needed, 2 * keys[0].count), capacity * kvWidth)
+        for l in keys.indices {
+            keys[l].append(contentsOf: repeatElement(0, count: size - keys[l].count))
+            values[l].append(contentsOf: repeatElement(0, count: size - values[l].count))
+        }
     }
 
     /// The cache after `tokens` more positions (once every layer has stored them).
@@ -39,7 +51,10 @@ extension LlamaModel {
         let c = config, w = c.width, qw = c.queryWidth, kvw = c.kvWidth, ff = c.feedForward
         let m = tokens.reduce(0) { $0 + $1.count }
         guard m > 0 else { return [] }
-        for (s, t) in tokens.enumerated() { precondition(caches[s].count + t.count <= caches[s].capacity, "KV cache full") }
+        for (s, t) in tokens.enumerated() {
+            precondition(caches[s].count + t.count <= caches[s].capacity, "KV cache full")
+            caches[s].reserve(t.count)
+        }
         var x = [Float](repeating: 0, count: m * w)
         x.withUnsafeMutableBufferPointer { xb in
             embeddings.withUnsafeBufferPointer { e in
