@@ -3,8 +3,8 @@ import Glibc
 #endif
 
 /// One sequence's keys and values at every layer, so that each new token attends to the earlier ones without
-/// computing them again. Keys are stored after their rotary turn. The storage grows as tokens come (doubling), up
-/// to `capacity` tokens, so a cache costs what its sequence has used.
+/// computing them again. Keys are stored after their rotary turn. The storage grows as tokens come, 64 positions at
+/// a time, up to `capacity` tokens, so a cache costs about what its sequence has used.
 public final class KVCache {
     public let capacity: Int
     public private(set) var count = 0
@@ -22,7 +22,7 @@ public final class KVCache {
     func reserve(_ tokens: Int) {
         let needed = (count + tokens) * kvWidth
         guard keys[0].count < needed else { return }
-        let size = min(max(needed, 2 * keys[0].count), capacity * kvWidth)
+        let size = min(max(needed, keys[0].count + 64 * kvWidth), capacity * kvWidth)
         for l in keys.indices {
             keys[l].append(contentsOf: repeatElement(0, count: size - keys[l].count))
             values[l].append(contentsOf: repeatElement(0, count: size - values[l].count))
