@@ -15,3 +15,5 @@ python3 bench/datasets.py base
 python3 bench/textmetrics.py
 # The translation benchmark takes about 1.5 hours (three fx runs of 5 to 20 minutes, PyTorch's 20, the span base)
 # and needs PyTorch (about 5 GB): run it on its own with `sh bench/translation.sh`.
+# The generative-model benchmark (SmolLM2 against transformers and llama.cpp, about 25 minutes) needs PyTorch,
+# transformers and llama-cpp-python from PyPI: run it on its own with `sh bench/llm.sh`.

@@ -167,12 +167,13 @@ extension BPETokenizer {
                 where_[k, default: []].append(Int32(w))
             }
         }
-        var heap = PairHeap()
-        for (k, n) in pairCounts { heap.push(n, k) }
+        var heap = BinaryHeap<PairCount>()
+        for (k, n) in pairCounts { heap.push(PairCount(count: n, key: k)) }
         var ids = Dictionary(pieces.enumerated().map { ($0.element, Int32($0.offset)) }, uniquingKeysWith: { a, _ in a })
         var merges: [(Int32, Int32)] = []
         var visited = [Int](repeating: -1, count: words.count)
-        while pieces.count < size, let (n, k) = heap.pop() {
+        while pieces.count < size, let top = heap.pop() {
+            let (n, k) = (top.count, top.key)
             guard pairCounts[k] == n else { continue }  // stale entry
             guard n >= 2 else { break }
             let a = Int32(truncatingIfNeeded: k >> 32), b = Int32(truncatingIfNeeded: k & 0xFFFF_FFFF)
@@ -203,7 +204,7 @@ extension BPETokenizer {
                 words[w] = out
             }
             where_[k] = nil
-            for p in changed where p != k { if let c = pairCounts[p], c > 0 { heap.push(c, p) } else { pairCounts[p] = nil } }
+            for p in changed where p != k { if let c = pairCounts[p], c > 0 { heap.push(PairCount(count: c, key: p)) } else { pairCounts[p] = nil } }
             pairCounts[k] = nil
         }
         return try BPETokenizer(pieces: pieces, merges: merges)
@@ -232,40 +233,10 @@ extension BPETokenizer {
     }
 }
 
-/// A max-heap of (count, pair), ties to the lower pair key.
-private struct PairHeap {
-    private var items: [(Int, UInt64)] = []
-    private static func above(_ x: (Int, UInt64), _ y: (Int, UInt64)) -> Bool { x.0 > y.0 || (x.0 == y.0 && x.1 < y.1) }
-
-    mutating func push(_ count: Int, _ key: UInt64) {
-        items.append((count, key))
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Self.above(items[i], items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> (Int, UInt64)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < items.count && Self.above(items[l], items[best]) { best = l }
-                if r < items.count && Self.above(items[r], items[best]) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
-    }
+/// A pair of pieces and how often it occurs: the most frequent comes first, ties to the lower pair key.
+private struct PairCount: HeapOrdered {
+    var count: Int, key: UInt64
+    static func comesBefore(_ x: PairCount, _ y: PairCount) -> Bool { x.count > y.count || (x.count == y.count && x.key < y.key) }
 }
 
 extension Character {

@@ -183,7 +183,7 @@ public struct ByteLevelBPE: Sendable {
         var symbols: [Int32] = []
         var ranks: [UInt32] = []
         var joined: [Int32] = []
-        var heap = MergeHeap()
+        var heap = BinaryHeap<MergeCandidate>()
         var previous: [Int32] = [], next: [Int32] = []
     }
 
@@ -241,7 +241,7 @@ public struct ByteLevelBPE: Sendable {
         work.heap.removeAll()
         for k in 0..<(n - 1) {
             if let (rank, id) = merges.lookup(PairTable.key(work.symbols[k], work.symbols[k + 1])) {
-                work.heap.push(rank: rank, position: Int32(k), id: id)
+                work.heap.push(MergeCandidate(rank: rank, position: Int32(k), id: id))
             }
         }
         var removed = [Bool](repeating: false, count: n)
@@ -258,10 +258,10 @@ public struct ByteLevelBPE: Sendable {
             if after < n { work.previous[after] = Int32(p) }
             let before = Int(work.previous[p])
             if before >= 0, let (rank, joined) = merges.lookup(PairTable.key(work.symbols[before], id)) {
-                work.heap.push(rank: rank, position: Int32(before), id: joined)
+                work.heap.push(MergeCandidate(rank: rank, position: Int32(before), id: joined))
             }
             if after < n, let (rank, joined) = merges.lookup(PairTable.key(id, work.symbols[after])) {
-                work.heap.push(rank: rank, position: Int32(p), id: joined)
+                work.heap.push(MergeCandidate(rank: rank, position: Int32(p), id: joined))
             }
         }
         var w = 0
@@ -341,40 +341,16 @@ struct PairTable: Sendable {
     }
 }
 
-/// A binary min-heap of merge candidates ordered by rank, then position.
-struct MergeHeap {
-    struct Entry { var order: UInt64; var id: Int32; var position: Int32 { Int32(truncatingIfNeeded: order & 0xFFFF_FFFF) } }
-    private var items: [Entry] = []
+/// A merge candidate: its rank, then its position, decide which merge comes first.
+struct MergeCandidate: HeapOrdered {
+    var order: UInt64
+    var id: Int32
+    var position: Int32 { Int32(truncatingIfNeeded: order & 0xFFFF_FFFF) }
 
-    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-
-    mutating func push(rank: UInt32, position: Int32, id: Int32) {
-        items.append(Entry(order: UInt64(rank) << 32 | UInt64(UInt32(bitPattern: position)), id: id))
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[parent].order <= items[i].order { break }
-            items.swapAt(parent, i)
-            i = parent
-        }
+    init(rank: UInt32, position: Int32, id: Int32) {
+        order = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: position))
+        self.id = id
     }
 
-    mutating func pop() -> Entry? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count, items[l].order < items[m].order { m = l }
-                if r < items.count, items[r].order < items[m].order { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return top
-    }
+    static func comesBefore(_ a: MergeCandidate, _ b: MergeCandidate) -> Bool { a.order < b.order }
 }
