@@ -90,7 +90,8 @@ bench: build
 clean:
 	rm -rf .build
 
-# Coverage-guided fuzzing with libFuzzer (swiftc -sanitize=fuzzer,address), two harnesses for FUZZ_SECONDS each:
+# Coverage-guided fuzzing with libFuzzer (swiftc -sanitize=fuzzer,address; the two harnesses compile side by side,
+# each compiler being single-threaded), two harnesses for FUZZ_SECONDS each:
 # Fuzz/FuzzInputs.swift (the input layer) and Fuzz/FuzzTools.swift (tables, parallel text, masking, model files).
 # New inputs land in Fuzz/corpus/{inputs,tools} (seeded by Fuzz/seeds.sh), crashes in Fuzz/crash-*.
 FUZZ_SECONDS ?= 60
@@ -98,9 +99,12 @@ FUZZ_CORE = $(filter-out %/Options.swift %/ToolRunner.swift %Job.swift,$(wildcar
 fuzz: build
 	mkdir -p .build/fuzz
 	for h in inputs tools; do \
-		swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FXCore -I Sources/CArchive -I Sources/COpenBLAS $(FUZZ_CORE) \
-			Fuzz/Fuzz$$(echo $$h | sed 's/./\U&/').swift -larchive -o .build/fuzz/fuzz-$$h > .build/fuzz/$$h.build.log 2>&1 \
-			|| { grep -v 'Cannot export local symbol' .build/fuzz/$$h.build.log; exit 1; }; \
+		{ swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FXCore -I Sources/CArchive -I Sources/COpenBLAS $(FUZZ_CORE) \
+			Fuzz/Fuzz$$(echo $$h | sed 's/./\U&/').swift -larchive -o .build/fuzz/fuzz-$$h > .build/fuzz/$$h.build.log 2>&1; \
+			echo $$? > .build/fuzz/$$h.build.status; } & \
+	done; wait
+	for h in inputs tools; do \
+		[ "$$(cat .build/fuzz/$$h.build.status)" = 0 ] || { grep -v 'Cannot export local symbol' .build/fuzz/$$h.build.log; exit 1; }; \
 	done
 	sh Fuzz/seeds.sh
 	for h in inputs tools; do \
