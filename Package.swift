@@ -33,7 +33,10 @@ let package = Package(
                 "CArchive",
                 "COpenBLAS",
                 argumentParser,
-            ]
+            ],
+            // The tests run against the release build (`swift test -c release`): a debug build of the engine trains
+            // too slowly to wait for, and one optimised build then serves the tools, the tests and the man pages.
+            swiftSettings: [.unsafeFlags(["-enable-testing"], .when(configuration: .release))]
         ),
         .executableTarget(name: "fx-pair", dependencies: ["FXCore", argumentParser]),
         .executableTarget(name: "fx-mask", dependencies: ["FXCore", argumentParser]),

@@ -67,7 +67,10 @@ struct FxEval: ParsableCommand {
         perplexity on it (each document alone, the loss over its tokens after the first, exp(total loss / tokens \
         predicted)) and bits_per_byte (total loss in bits over the documents' UTF-8 bytes); with --predict, its \
         continuation. Many records are decoded together: prompts sorted by length, up to 32 in flight on each \
-        thread, each with its key/value cache, a finished one's place taken at once by the next.
+        thread, each with its key/value cache, a finished one's place taken at once by the next. A model that \
+        fx-train fine-tuned with LoRA (--base MODEL.gguf) runs the same way: its adapters are merged into the base, \
+        which is found beside the model file, under models/, or with --base-model PATH, and must be the very file \
+        it was trained from (same SHA-256).
 
         -m takes fx's model files, GGUF causal language models and Hugging Face BERT-family folders (config.json, vocab.txt, \
         model.safetensors, e.g. all-MiniLM-L6-v2 from `make models`), or such a model.safetensors with its \
@@ -133,6 +136,9 @@ struct FxEval: ParsableCommand {
     @Flag(name: .customLong("token-ids"), help: "Causal language models, --predict: also write \"token_ids\", the reply's token ids.")
     var tokenIDs = false
 
+    @Option(name: .customLong("base-model"), help: ArgumentHelp("Causal language models fine-tuned by fx-train: the base GGUF, when it is not beside the model or under models/.", valueName: "file.gguf"))
+    var baseModel: String?
+
     @Flag(help: "Write each record back with \"embedding\", the model's sentence vector of its input, instead of scoring.")
     var embed = false
 
@@ -184,6 +190,7 @@ struct FxEval: ParsableCommand {
         job.clusterSummaryPath = clusterSummary
         job.system = system
         job.tokenIDs = tokenIDs
+        job.baseModel = baseModel
         job.sampling.maxNewTokens = maxNewTokens
         job.sampling.temperature = temperature
         job.sampling.topK = topK

@@ -158,11 +158,11 @@ struct FxTrain: ParsableCommand {
     @Option(name: .customLong("vocab-size"), help: ArgumentHelp("Transformer: BPE pieces, learned from the training pairs' sources and targets together.", valueName: "n"))
     var vocabSize = 4000
 
-    @Option(name: .customLong("batch-tokens"), help: ArgumentHelp("Transformer: source and target tokens per batch.", valueName: "n"))
-    var batchTokens = 2500
+    @Option(name: .customLong("batch-tokens"), help: ArgumentHelp("Transformer: source and target tokens per batch (default 2500). Causal language model: tokens per step (default 1024).", valueName: "n"))
+    var batchTokens: Int?
 
-    @Option(help: ArgumentHelp("Transformer: steps of linear warm-up before the rate decays as 1/sqrt(step).", valueName: "steps"))
-    var warmup = 400
+    @Option(help: ArgumentHelp("Transformer: steps of linear warm-up before the rate decays as 1/sqrt(step) (default 400). Causal language model: steps of warm-up before the rate decays linearly to 0 (default 30).", valueName: "steps"))
+    var warmup: Int?
 
     @Option(name: .customLong("max-time"), help: ArgumentHelp("Transformers: stop training after this many seconds and keep the best model seen on --valid (or the last).", valueName: "seconds"))
     var maxTime: Double?
@@ -170,8 +170,35 @@ struct FxTrain: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: ArgumentHelp("Pretrained encoder: texts per step.", valueName: "n"))
     var batchSize = 32
 
-    @Option(name: .customLong("max-length"), help: ArgumentHelp("Pretrained encoder: tokens per text at most, [CLS] and [SEP] included, in training and after.", valueName: "n"))
-    var maxLength = 128
+    @Option(name: .customLong("max-length"), help: ArgumentHelp("Pretrained encoder: tokens per text at most, [CLS] and [SEP] included, in training and after (default 128). Causal language model: tokens per example; longer conversations are cut, longer documents split (default 512).", valueName: "n"))
+    var maxLength: Int?
+
+    @Option(name: .customLong("lora-rank"), help: ArgumentHelp("Causal language model: the rank of the LoRA adapters.", valueName: "r"))
+    var loraRank = 16
+
+    @Option(name: .customLong("lora-alpha"), help: ArgumentHelp("Causal language model: LoRA's alpha; the adapters' output is scaled by alpha / rank.", valueName: "a"))
+    var loraAlpha = 32.0
+
+    @Option(name: .customLong("lora-dropout"), help: ArgumentHelp("Causal language model: dropout on the adapters' input while training.", valueName: "rate"))
+    var loraDropout = 0.05
+
+    @Option(name: .customLong("lora-targets"), help: ArgumentHelp("Causal language model: the projections that get adapters, comma-separated, or all.", valueName: "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"))
+    var loraTargets = "all"
+
+    @Option(name: .customLong("base-model"), help: ArgumentHelp("Causal language model, --base an fx LoRA model: its base GGUF, when not beside it or under models/.", valueName: "file.gguf"))
+    var baseModel: String?
+
+    @Option(help: ArgumentHelp("Causal language model: a system message put first in every conversation that has none (give fx-eval the same).", valueName: "text"))
+    var system: String?
+
+    @Option(name: .customLong("export-peft"), help: ArgumentHelp("Causal language model: also write the adapters as a PEFT folder (adapter_config.json, adapter_model.safetensors).", valueName: "folder"))
+    var exportPEFT: String?
+
+    @Option(name: .customLong("export-gguf"), help: ArgumentHelp("Causal language model: also write the merged model (base + adapters) as a GGUF file that llama.cpp runs.", valueName: "file.gguf"))
+    var exportGGUF: String?
+
+    @Option(name: .customLong("gguf-type"), help: ArgumentHelp("With --export-gguf: the weights' type, f16 or f32.", valueName: "f16|f32"))
+    var ggufType = "f16"
 
     @Flag(help: "Pretrained encoder: train the new classification head alone, on the frozen encoder's vectors (fast).")
     var freeze = false
@@ -190,11 +217,14 @@ struct FxTrain: ParsableCommand {
     }
 
     func validate() throws {
-        guard epochs ?? 1 > 0, lr ?? 1 > 0, threads > 0, minCount >= 1, neg >= 1, layers > 0, heads > 0, ff > 0, batchTokens > 0, warmup >= 0,
-              maxTime ?? 1 > 0, batchSize > 0 else {
+        guard epochs ?? 1 > 0, lr ?? 1 > 0, threads > 0, minCount >= 1, neg >= 1, layers > 0, heads > 0, ff > 0, batchTokens ?? 1 > 0, warmup ?? 0 >= 0,
+              maxTime ?? 1 > 0, batchSize > 0, loraRank > 0, loraAlpha > 0 else {
             throw ValidationError("--epochs, --lr, --threads, --min-count, --neg, --layers, --heads, --ff, --batch-tokens, --batch-size and --max-time must be positive.")
         }
-        guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2 ([CLS] and [SEP]).") }
+        guard maxLength ?? 2 >= 2 else { throw ValidationError("--max-length must be at least 2.") }
+        guard (0..<1).contains(loraDropout) else { throw ValidationError("--lora-dropout must be at least 0 and below 1.") }
+        guard ["f16", "f32"].contains(ggufType) else { throw ValidationError("--gguf-type is f16 or f32.") }
+        do { _ = try LoRATarget.parse(loraTargets) } catch let error as FXError { throw ValidationError(error.reason + ".") }
         guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be at least 0 and below 1.") }
         if arch == .transformer, (dim ?? 256) % heads != 0 { throw ValidationError("--heads \(heads) does not divide --dim \(dim ?? 256).") }
         guard vocabSize >= 300 else { throw ValidationError("--vocab-size must be at least 300 (the specials and the 256 bytes take 260).") }
@@ -226,15 +256,15 @@ struct FxTrain: ParsableCommand {
         t.settings.vocabulary = vocabSize
         t.trainer.epochs = epochs ?? 30
         t.trainer.lr = lr ?? 1e-3
-        t.trainer.warmup = warmup
-        t.trainer.batchTokens = batchTokens
+        t.trainer.warmup = warmup ?? 400
+        t.trainer.batchTokens = batchTokens ?? 2500
         t.trainer.maxTime = maxTime
         t.trainer.seed = common.seed
         t.trainer.progress = isatty(2) != 0
         t.threads = threads
         job.seq2seq = t
         var e = EncoderTrainJob()
-        e.maxLength = maxLength
+        e.maxLength = maxLength ?? 128
         e.trainer.batchSize = batchSize
         e.trainer.freeze = freeze
         e.trainer.epochs = epochs ?? (freeze ? 100 : 5)
@@ -248,6 +278,27 @@ struct FxTrain: ParsableCommand {
         job.basePath = base
         job.baseVectorsPath = baseVectors
         job.validPath = valid
+        var c = CausalTrainJob()
+        c.lora.rank = loraRank
+        c.lora.alpha = Float(loraAlpha)
+        c.lora.dropout = Float(loraDropout)
+        c.lora.targets = (try? LoRATarget.parse(loraTargets)) ?? LoRATarget.allCases
+        c.maxLength = maxLength ?? 512
+        c.baseModel = baseModel
+        c.exportPEFT = exportPEFT
+        c.exportGGUF = exportGGUF
+        c.ggufType = ggufType == "f32" ? .f32 : .f16
+        c.reader.system = system
+        c.trainer.epochs = epochs ?? 3
+        c.trainer.lr = lr ?? 2e-4
+        c.trainer.warmup = warmup ?? 30
+        c.trainer.batchTokens = batchTokens ?? 1024
+        c.trainer.maxTime = maxTime
+        c.trainer.seed = common.seed
+        c.trainer.patience = patience ?? 3
+        c.trainer.threads = threads
+        c.trainer.progress = isatty(2) != 0
+        job.causal = c
         job.exportVectorsPath = exportVectors
         job.outputPath = output
         job.logPath = log

@@ -5,6 +5,13 @@ public enum CausalExample: Sendable {
     case document(String)
 }
 
+/// What a causal language model learns from a record: a conversation whose assistant turns it learns to write,
+/// or a document it learns to continue (every token).
+public enum CausalTrainingExample: Sendable {
+    case chat([ChatMessage])
+    case document(String)
+}
+
 /// Reads each record format that fx-pair writes as a conversation:
 /// - `messages` (OpenAI chat): the turns up to the last user turn are the prompt; assistant turns after it are the
 ///   expected reply (joined by a blank line when several);
@@ -22,16 +29,7 @@ public struct ConversationReader: Sendable {
     public init() {}
 
     public func read(_ record: Record) throws -> CausalExample {
-        if let i = record.index(of: "messages") {
-            guard case .array(let items) = record.value(at: i) else { throw FXError.data("field 'messages' is \(record.value(at: i).typeName), not an array") }
-            var messages: [ChatMessage] = []
-            for (n, item) in items.enumerated() {
-                guard case .object(let members) = item,
-                      let role = members.first(where: { $0.key == "role" })?.value.stringValue,
-                      let content = members.first(where: { $0.key == "content" })?.value.stringValue
-                else { throw FXError.data("messages[\(n)] is not an object with a string 'role' and 'content'") }
-                messages.append(ChatMessage(role: role, content: content))
-            }
+        if let messages = try messages(record) {
             guard let lastUser = messages.lastIndex(where: { $0.role == "user" }) else { throw FXError.data("no user message in 'messages'") }
             let replies = messages[(lastUser + 1)...].filter { $0.role == "assistant" }.map(\.content)
             return .chat(messages: withSystem(Array(messages[...lastUser])), target: replies.isEmpty ? nil : replies.joined(separator: "\n\n"))
@@ -49,6 +47,47 @@ public struct ConversationReader: Sendable {
         }
         if let text = try string(record, textField) { return .document(text) }
         throw FXError.data("no conversation: the record has none of 'messages', 'prompt', 'instruction', '\(inputField)' (a chat turn) or '\(textField)' (a document)")
+    }
+
+    /// A record as training data: the whole conversation, whose assistant turns are learned, or a document.
+    /// A conversation without an assistant turn to learn from, or with an empty one, is a data error.
+    public func readForTraining(_ record: Record) throws -> CausalTrainingExample {
+        var messages: [ChatMessage]
+        switch try read(record) {
+        case .document(let text):
+            guard !text.isEmpty else { throw FXError.data("an empty document") }
+            return .document(text)
+        case .chat(let prompt, let target):
+            if let all = try self.messages(record) {
+                // Every turn up to the last assistant turn, the earlier assistant turns included.
+                messages = withSystem(Array(all[...(all.lastIndex { $0.role == "assistant" } ?? 0)]))
+            } else {
+                messages = prompt + (target.map { [ChatMessage(role: "assistant", content: $0)] } ?? [])
+            }
+        }
+        guard let firstUser = messages.firstIndex(where: { $0.role == "user" }),
+              messages[firstUser...].contains(where: { $0.role == "assistant" }) else {
+            throw FXError.data("no reply to learn from: an assistant turn after a user turn, 'completion', 'output' or '\(targetField)'")
+        }
+        if messages.contains(where: { $0.role == "assistant" && $0.content.isEmpty }) {
+            throw FXError.data("an empty reply to learn from (an assistant turn, 'completion', 'output' or '\(targetField)')")
+        }
+        return .chat(messages)
+    }
+
+    /// The record's `messages`, nil when it has none; a data error when they are not role and content strings.
+    private func messages(_ record: Record) throws -> [ChatMessage]? {
+        guard let i = record.index(of: "messages") else { return nil }
+        guard case .array(let items) = record.value(at: i) else { throw FXError.data("field 'messages' is \(record.value(at: i).typeName), not an array") }
+        var messages: [ChatMessage] = []
+        for (n, item) in items.enumerated() {
+            guard case .object(let members) = item,
+                  let role = members.first(where: { $0.key == "role" })?.value.stringValue,
+                  let content = members.first(where: { $0.key == "content" })?.value.stringValue
+            else { throw FXError.data("messages[\(n)] is not an object with a string 'role' and 'content'") }
+            messages.append(ChatMessage(role: role, content: content))
+        }
+        return messages
     }
 
     private func withSystem(_ messages: [ChatMessage]) -> [ChatMessage] {

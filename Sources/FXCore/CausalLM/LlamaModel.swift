@@ -34,7 +34,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// The output projection when it is not the embeddings.
     public let outputWeight: [Float]?
     public let finalNorm: [Float]
-    public let blocks: [Block]
+    public private(set) var blocks: [Block]
     /// Each rotary pair's inverse frequency (with Llama 3's per-frequency factors applied).
     public let inverseFrequencies: [Float]
     public let tokenizer: ByteLevelBPE
@@ -138,6 +138,25 @@ public final class LlamaModel: @unchecked Sendable {
         self.blocks = blocks
         self.inverseFrequencies = inverse
         self.tokenizer = tokenizer
+    }
+
+    private init(copying other: LlamaModel) {
+        (path, name, config, embeddings, outputWeight, finalNorm) = (other.path, other.name, other.config, other.embeddings, other.outputWeight, other.finalNorm)
+        (blocks, inverseFrequencies, tokenizer, chatTemplate) = (other.blocks, other.inverseFrequencies, other.tokenizer, other.chatTemplate)
+        (stopTokens, bosToken, eosToken, addsBOS) = (other.stopTokens, other.bosToken, other.eosToken, other.addsBOS)
+    }
+
+    /// Another model sharing this one's tensors, with LoRA adapters merged into its own copy of the blocks.
+    public func merged(_ adapters: LoRAAdapters) -> LlamaModel {
+        let model = LlamaModel(copying: self)
+        model.merge(adapters)
+        return model
+    }
+
+    /// Merges LoRA adapters into the weights (W + s · B·A), one block at a time, before the model is shared.
+    public func merge(_ adapters: LoRAAdapters) {
+        precondition(adapters.config == config, "adapters of another model")
+        for l in blocks.indices { blocks[l] = blocks[l].merging(adapters, layer: l) }
     }
 
     /// The text of a special token, for the chat template's `bos_token` and `eos_token`.

@@ -14,6 +14,8 @@ public final class AdamW {
     public var clip: Float = 1
     /// With a value: after warm-up, the rate falls linearly to 0 at this step instead.
     public var totalSteps: Int?
+    /// With a value: the rate of the next update, set by a trainer with its own schedule.
+    public var fixedRate: Double?
     public private(set) var step = 0
     private var m: [[Float]], v: [[Float]]
 
@@ -46,7 +48,7 @@ public final class AdamW {
         step += 1
         let norm = gradientNorm
         let scale: Float = clip > 0 && norm > clip ? clip / norm : 1
-        let rate = Float(rate(at: step))
+        let rate = Float(fixedRate ?? rate(at: step))
         let b1 = Float(beta1), b2 = Float(beta2)
         let correction1 = 1 - powf(b1, Float(step)), correction2 = 1 - powf(b2, Float(step))
         let decay = 1 - rate * Float(weightDecay)

@@ -36,6 +36,8 @@ public struct EvalJob {
     public var textField = "text"
     /// Causal language models, --predict: also write each reply's token ids.
     public var tokenIDs = false
+    /// The base GGUF of a LoRA fine-tuned model, when it is not beside the model or under models/.
+    public var baseModel: String?
 
     public init() {}
 
@@ -55,7 +57,7 @@ public struct EvalJob {
                 return
             }
             let model: TextModel
-            switch try FXModel.load(modelPath) {
+            switch try FXModel.load(modelPath, baseModel: baseModel) {
             case .causal(let m):
                 try applyCausalLM(m, tool, files: files)
                 return

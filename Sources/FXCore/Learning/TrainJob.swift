@@ -8,6 +8,8 @@ public struct TrainJob {
     public var seq2seq = Seq2SeqTrainJob()
     /// Settings of a run that fine-tunes a pretrained encoder (`--base` one).
     public var encoder = EncoderTrainJob()
+    /// Settings of a run that fine-tunes a causal language model with LoRA (`--base` a GGUF or fx-lora file).
+    public var causal = CausalTrainJob()
     public var features = FeatureSettings()
     /// nil: one-vs-all up to 200 labels and for multi-label targets (it beat softmax on validation), negative
     /// sampling beyond (its embeddings transfer best to fine-tuning).
@@ -32,14 +34,20 @@ public struct TrainJob {
         try tool.run {
             for path in [outputPath] + [exportVectorsPath].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
             let log = try logPath.map(TrainingLog.init(path:))
-            var (seq2seq, encoder, trainer) = (self.seq2seq, self.encoder, self.trainer)
-            (seq2seq.trainer.log, encoder.trainer.log, trainer.log) = (log, log, log)
+            var (seq2seq, encoder, trainer, causal) = (self.seq2seq, self.encoder, self.trainer, self.causal)
+            (seq2seq.trainer.log, encoder.trainer.log, trainer.log, causal.trainer.log) = (log, log, log, log)
+            if let basePath, CausalTrainJob.accepts(basePath) {
+                if arch != nil { throw FXError.usage("--base \(basePath) is a causal language model: LoRA fine-tunes it, and --arch does not apply") }
+                (causal.reader.inputField, causal.reader.targetField) = (inputField, targetField)
+                try causal.run(tool, files: files, basePath: basePath, validPath: validPath, outputPath: outputPath)
+                return
+            }
             var base: TextModel?, seq2seqBase: Seq2SeqModel?, encoderBase: EncoderModel?
-            switch try basePath.map(FXModel.load) {
+            switch try basePath.map({ try FXModel.load($0) }) {
             case .linear(let m)?: base = m
             case .seq2seq(let m)?: seq2seqBase = m
             case .encoder(let m)?: encoderBase = m
-            case .causal?: throw FXError.data("a causal language model (GGUF): fx runs it (fx-eval -m \(basePath!) --predict), and fine-tuning it with LoRA is not in fx yet", at: basePath!)
+            case .causal?: throw FXError.data("a causal language model that fx-train cannot fine-tune", at: basePath!)
             case nil: break
             }
             if arch != nil && encoderBase != nil { throw FXError.usage("--base \(basePath!) is a pretrained encoder: it is fine-tuned as a classifier, and --arch does not apply") }

@@ -144,3 +144,19 @@ func isDirectory(_ path: String) -> Bool {
     var info = stat()
     return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
 }
+
+/// The size in bytes of a regular file; an I/O error when there is none at `path`.
+func fileSize(_ path: String) throws -> Int {
+    var info = stat()
+    guard stat(path, &info) == 0 else { throw FXError.io(errnoText(), at: path) }
+    guard (info.st_mode & S_IFMT) == S_IFREG else { throw FXError.io("not a regular file", at: path) }
+    return Int(info.st_size)
+}
+
+/// Creates the directory `path` (and its parents) unless it exists.
+func makeDirectory(_ path: String) throws {
+    if isDirectory(path) { return }
+    let parent = EncoderModel.folder(of: path)
+    if parent != path && parent != "." && parent != "/" { try makeDirectory(parent) }
+    guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw FXError.io("cannot create the folder: \(errnoText())", at: path) }
+}
