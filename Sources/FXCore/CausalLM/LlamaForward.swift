@@ -262,9 +262,12 @@ extension LlamaModel {
 
 /// x·σ(x) on eight floats.
 @inline(__always)
-func silu8(_ x: Float8) -> Float8 {
+func silu8(_ x: Float8) -> Float8 { x * sigmoid8(x) }
+
+/// σ(x) = 1 / (1 + e^(-x)) on eight floats, from e^(-|x|) so that exp never overflows.
+@inline(__always)
+func sigmoid8(_ x: Float8) -> Float8 {
     let negative = x .< 0
     let e = exp8(x.replacing(with: -x, where: .!negative))  // e^(-|x|)
-    let sigmoid = (Float8(repeating: 1) / (1 + e)).replacing(with: e / (1 + e), where: negative)
-    return x * sigmoid
+    return (Float8(repeating: 1) / (1 + e)).replacing(with: e / (1 + e), where: negative)
 }

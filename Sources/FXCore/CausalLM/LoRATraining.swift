@@ -55,13 +55,14 @@ final class LoRATrainingPass {
     private final class Saved {
         let x = FloatStore(), q = FloatStore(), k = FloatStore(), v = FloatStore(), mixed = FloatStore(), middle = FloatStore()
         let gate = FloatStore(), up = FloatStore(), inverse1 = FloatStore(), inverse2 = FloatStore()
-        let u = LoRATarget.allCases.map { _ in FloatStore() }
+        let u = LoRATrainingPass.groups.map { _ in FloatStore() }
     }
     private let saved: [Saved]
     private let residual = FloatStore(), normed = FloatStore(), dropped = FloatStore(), activation = FloatStore()
     private let scores = FloatStore(), scoreGradients = FloatStore(), cosines = FloatStore(), sines = FloatStore()
     private let dx = FloatStore(), dh = FloatStore(), dGate = FloatStore(), dUp = FloatStore(), dMixed = FloatStore()
     private let dq = FloatStore(), dk = FloatStore(), dv = FloatStore(), loraGradient = FloatStore(), dLoRA = FloatStore()
+    private let stackedA = FloatStore(), stackedGradient = FloatStore()
     private let logits = FloatStore(), headRows = FloatStore(), headGradient = FloatStore(), headInverse = FloatStore()
     private var starts: [Int] = [], lengths: [Int] = []
 
@@ -102,14 +103,16 @@ final class LoRATrainingPass {
                                    (layer.up, c.feedForward), (layer.inverse1, 1), (layer.inverse2, 1)] {
                 store.reserve(m * width)
             }
-            for t in adapters.settings.targets { layer.u[t.index].reserve(m * r) }
+            for (g, group) in Self.groups.enumerated() { layer.u[g].reserve(m * r * group.count) }
         }
         let widest = max(c.width, c.queryWidth, c.feedForward)
         for (store, width) in [(residual, c.width), (normed, c.width), (dropped, widest), (activation, c.feedForward),
                                (dx, c.width), (dh, c.width), (dGate, c.feedForward), (dUp, c.feedForward), (dMixed, c.queryWidth),
-                               (dq, c.queryWidth), (dk, c.kvWidth), (dv, c.kvWidth), (loraGradient, r), (dLoRA, widest)] {
+                               (dq, c.queryWidth), (dk, c.kvWidth), (dv, c.kvWidth), (loraGradient, 3 * r), (dLoRA, widest)] {
             store.reserve(m * width)
         }
+        stackedA.reserve(3 * r * widest)
+        stackedGradient.reserve(3 * r * widest)
         let longest = lengths.max() ?? 0
         scores.reserve(longest * longest)
         scoreGradients.reserve(longest * longest)
@@ -140,26 +143,22 @@ final class LoRATrainingPass {
             let s = saved[l]
             s.x.pointer.update(from: x, count: m * w)
             rmsNorm(x, block.attentionNorm, into: h, inverse: s.inverse1.pointer, rows: m)
-            for (t, out) in [(LoRATarget.q, s.q.pointer), (.k, s.k.pointer), (.v, s.v.pointer)] {
-                project(h, m, block.weight(t), t, into: out)
-                loraForward(t, layer: l, input: h, rows: m, into: out)
-            }
+            for (t, out) in [(LoRATarget.q, s.q.pointer), (.k, s.k.pointer), (.v, s.v.pointer)] { project(h, m, block.weight(t), t, into: out) }
+            loraForward(0, layer: l, input: h, rows: m, into: [s.q.pointer, s.k.pointer, s.v.pointer])
             rotate(s.q.pointer, rows: m, heads: c.heads, inverse: false)
             rotate(s.k.pointer, rows: m, heads: c.kvHeads, inverse: false)
             for (start, n) in zip(starts, lengths) { attend(s, start: start, count: n) }
             project(s.mixed.pointer, m, block.output, .o, into: x, accumulate: true)
-            loraForward(.o, layer: l, input: s.mixed.pointer, rows: m, into: x)
+            loraForward(1, layer: l, input: s.mixed.pointer, rows: m, into: [x])
             s.middle.pointer.update(from: x, count: m * w)
             rmsNorm(x, block.feedForwardNorm, into: h, inverse: s.inverse2.pointer, rows: m)
-            for (t, out) in [(LoRATarget.gate, s.gate.pointer), (.up, s.up.pointer)] {
-                project(h, m, block.weight(t), t, into: out)
-                loraForward(t, layer: l, input: h, rows: m, into: out)
-            }
+            for (t, out) in [(LoRATarget.gate, s.gate.pointer), (.up, s.up.pointer)] { project(h, m, block.weight(t), t, into: out) }
+            loraForward(2, layer: l, input: h, rows: m, into: [s.gate.pointer, s.up.pointer])
             let act = activation.pointer
             act.update(from: s.gate.pointer, count: m * ff)
             swiGLU(act, s.up.pointer, m * ff)
             project(act, m, block.down, .down, into: x, accumulate: true)
-            loraForward(.down, layer: l, input: act, rows: m, into: x)
+            loraForward(3, layer: l, input: act, rows: m, into: [x])
         }
     }
 
@@ -181,35 +180,70 @@ final class LoRATrainingPass {
         }
     }
 
-    /// The adapter's share: out += s · dropout(input)·Aᵀ·Bᵀ, keeping u = dropout(input)·Aᵀ.
-    private func loraForward(_ t: LoRATarget, layer l: Int, input: UnsafePointer<Float>, rows m: Int, into out: UnsafeMutablePointer<Float>) {
-        guard let pa = adapters.a[l][t.index], let pb = adapters.b[l][t.index] else { return }
-        let (inputs, outputs) = t.shape(config), r = adapters.settings.rank
-        let source = dropout(t, layer: l, input, count: m * inputs)
-        let u = saved[l].u[t.index].pointer
-        pa.value.values.withUnsafeBufferPointer { gemm(m, r, inputs, source, inputs, $0.baseAddress!, inputs, transposeB: true, u, r) }
-        pb.value.values.withUnsafeBufferPointer { gemm(m, outputs, r, u, r, $0.baseAddress!, r, transposeB: true, out, outputs, alpha: scale, beta: 1) }
+    /// The projections that read the same input, in `Saved.u`'s order: their adapters share one dropout mask
+    /// and one product with their A matrices stacked (the input is read once).
+    static let groups: [[LoRATarget]] = [[.q, .k, .v], [.o], [.gate, .up], [.down]]
+
+    /// A group's adapted targets (with the pointers given for each target of the group) and their A stacked.
+    private func active<T>(_ group: Int, layer l: Int, _ items: [T]) -> [(LoRATarget, T, Parameter, Parameter)] {
+        zip(Self.groups[group], items).compactMap { t, item in
+            guard let pa = adapters.a[l][t.index], let pb = adapters.b[l][t.index] else { return nil }
+            return (t, item, pa, pb)
+        }
     }
 
-    /// Whether dropout zeroes value `i` of the adapter's input (the same answer in the backward pass).
-    @inline(__always)
-    private func dropped(_ i: Int, _ base: UInt64, _ threshold: UInt64) -> Bool {
-        var rng = SplitMix64(seed: base &+ UInt64(i))
-        return rng.next() < threshold
+    /// A's of the group's adapters, one under the other (rank·count x inputs).
+    private func stack(_ targets: [(LoRATarget, some Any, Parameter, Parameter)]) -> UnsafeMutablePointer<Float> {
+        let out = stackedA.pointer
+        var offset = 0
+        for (_, _, pa, _) in targets {
+            pa.value.values.withUnsafeBufferPointer { (out + offset).update(from: $0.baseAddress!, count: $0.count) }
+            offset += pa.value.values.count
+        }
+        return out
     }
 
-    private func dropoutDraw(_ t: LoRATarget, layer l: Int) -> (base: UInt64, threshold: UInt64, keep: Float)? {
+    /// The adapters' share of a group: out_t += s · dropout(input)·A_tᵀ·B_tᵀ, keeping u = dropout(input)·[A]ᵀ.
+    private func loraForward(_ group: Int, layer l: Int, input: UnsafePointer<Float>, rows m: Int, into outs: [UnsafeMutablePointer<Float>]) {
+        let targets = active(group, layer: l, outs)
+        guard !targets.isEmpty else { return }
+        let inputs = targets[0].0.shape(config).inputs, r = adapters.settings.rank, width = r * targets.count
+        let a = stack(targets), source = dropout(group, layer: l, input, count: m * inputs), u = saved[l].u[group].pointer
+        gemm(m, width, inputs, source, inputs, a, inputs, transposeB: true, u, width)
+        for (j, (t, out, _, pb)) in targets.enumerated() {
+            let outputs = t.shape(config).outputs
+            pb.value.values.withUnsafeBufferPointer { gemm(m, outputs, r, u + j * r, width, $0.baseAddress!, r, transposeB: true, out, outputs, alpha: scale, beta: 1) }
+        }
+    }
+
+    /// The dropout draw of a group's input: a 64-bit hash of (seed, layer, group, i / 4) gives four 16-bit
+    /// draws; value i is dropped when its draw is below rate · 2¹⁶. The backward pass draws the same mask.
+    private func dropoutDraw(_ group: Int, layer l: Int) -> (base: UInt64, threshold: UInt64, keep: Float)? {
         let p = adapters.settings.dropout
         guard training && p > 0 else { return nil }
-        let threshold = p >= 1 ? UInt64.max : UInt64(Double(p) * 0x1p64)
-        return (dropoutSeed &+ UInt64(l * 8 + t.index) &* 0xD1B5_4A32_D192_ED03, threshold, 1 / (1 - p))
+        return (dropoutSeed &+ UInt64(l * 4 + group) &* 0xD1B5_4A32_D192_ED03, UInt64((Double(p) * 65536).rounded()), 1 / (1 - p))
     }
 
-    /// The adapter's input after dropout (the input itself when there is none).
-    private func dropout(_ t: LoRATarget, layer l: Int, _ input: UnsafePointer<Float>, count: Int) -> UnsafePointer<Float> {
-        guard let (base, threshold, keep) = dropoutDraw(t, layer: l) else { return input }
+    /// `body(i, kept)` for every value of a mask.
+    @inline(__always)
+    private func forEachDraw(_ count: Int, _ base: UInt64, _ threshold: UInt64, _ body: (Int, Bool) -> Void) {
+        var i = 0
+        while i < count {
+            var rng = SplitMix64(seed: base &+ UInt64(i >> 2))
+            var bits = rng.next()
+            for j in i..<min(i + 4, count) {
+                body(j, bits & 0xFFFF >= threshold)
+                bits >>= 16
+            }
+            i += 4
+        }
+    }
+
+    /// The group's input after dropout (the input itself when there is none).
+    private func dropout(_ group: Int, layer l: Int, _ input: UnsafePointer<Float>, count: Int) -> UnsafePointer<Float> {
+        guard let (base, threshold, keep) = dropoutDraw(group, layer: l) else { return input }
         let out = dropped.pointer
-        for i in 0..<count { out[i] = dropped(i, base, threshold) ? 0 : input[i] * keep }
+        forEachDraw(count, base, threshold) { i, kept in out[i] = kept ? input[i] * keep : 0 }
         return UnsafePointer(out)
     }
 
@@ -352,62 +386,83 @@ final class LoRATrainingPass {
             swiGLU(act, s.up.pointer, m * ff)
             let dAct = dGate.pointer
             projectBack(x, m, block.down, .down, into: dAct, accumulate: false)
-            loraBackward(.down, layer: l, dOut: x, input: act, rows: m, into: dAct)
+            loraBackward(3, layer: l, dOuts: [x], input: act, rows: m, into: dAct)
             swiGLUBack(dAct, dUp.pointer, s.gate.pointer, s.up.pointer, m * ff)
             renorm(s.middle.pointer, block.feedForwardNorm, into: h, inverse: s.inverse2.pointer, rows: m)
             projectBack(dAct, m, block.gate, .gate, into: dh.pointer, accumulate: false)
             projectBack(dUp.pointer, m, block.up, .up, into: dh.pointer, accumulate: true)
-            loraBackward(.gate, layer: l, dOut: dAct, input: h, rows: m, into: dh.pointer)
-            loraBackward(.up, layer: l, dOut: dUp.pointer, input: h, rows: m, into: dh.pointer)
+            loraBackward(2, layer: l, dOuts: [dAct, dUp.pointer], input: h, rows: m, into: dh.pointer)
             rmsNormBack(dh.pointer, s.middle.pointer, block.feedForwardNorm, inverse: s.inverse2.pointer, rows: m, into: x)
             // Attention: middle = x_in + o(attention(q, k, v)).
             projectBack(x, m, block.output, .o, into: dMixed.pointer, accumulate: false)
-            loraBackward(.o, layer: l, dOut: x, input: s.mixed.pointer, rows: m, into: dMixed.pointer)
+            loraBackward(1, layer: l, dOuts: [x], input: s.mixed.pointer, rows: m, into: dMixed.pointer)
             dk.pointer.update(repeating: 0, count: m * c.kvWidth)
             dv.pointer.update(repeating: 0, count: m * c.kvWidth)
             for (start, n) in zip(starts, lengths) { attendBack(s, start: start, count: n) }
             rotate(dq.pointer, rows: m, heads: c.heads, inverse: true)
             rotate(dk.pointer, rows: m, heads: c.kvHeads, inverse: true)
             renorm(s.x.pointer, block.attentionNorm, into: h, inverse: s.inverse1.pointer, rows: m)
-            projectBack(dq.pointer, m, block.query, .q, into: dh.pointer, accumulate: false)
-            projectBack(dk.pointer, m, block.key, .k, into: dh.pointer, accumulate: true)
-            projectBack(dv.pointer, m, block.value, .v, into: dh.pointer, accumulate: true)
-            for (t, d) in [(LoRATarget.q, dq.pointer), (.k, dk.pointer), (.v, dv.pointer)] {
-                loraBackward(t, layer: l, dOut: d, input: h, rows: m, into: dh.pointer)
+            // The first layer's input is the frozen embeddings: its gradient is not needed.
+            if l > 0 {
+                projectBack(dq.pointer, m, block.query, .q, into: dh.pointer, accumulate: false)
+                projectBack(dk.pointer, m, block.key, .k, into: dh.pointer, accumulate: true)
+                projectBack(dv.pointer, m, block.value, .v, into: dh.pointer, accumulate: true)
             }
-            rmsNormBack(dh.pointer, s.x.pointer, block.attentionNorm, inverse: s.inverse1.pointer, rows: m, into: x)
+            loraBackward(0, layer: l, dOuts: [dq.pointer, dk.pointer, dv.pointer], input: h, rows: m, into: dh.pointer, inputGradient: l > 0)
+            if l > 0 { rmsNormBack(dh.pointer, s.x.pointer, block.attentionNorm, inverse: s.inverse1.pointer, rows: m, into: x) }
         }
     }
 
-    /// The adapter's gradients (B += s · dOutᵀ·u, A += s · (dOut·B)ᵀ·dropout(input)) and its share of the input's
-    /// gradient (dInput += dropout'(s · dOut·B·A)).
-    private func loraBackward(_ t: LoRATarget, layer l: Int, dOut: UnsafePointer<Float>, input: UnsafePointer<Float>, rows m: Int,
-                              into dInput: UnsafeMutablePointer<Float>) {
-        guard let pa = adapters.a[l][t.index], let pb = adapters.b[l][t.index] else { return }
-        let (inputs, outputs) = t.shape(config), r = adapters.settings.rank
-        let u = saved[l].u[t.index].pointer, g = loraGradient.pointer
-        pb.gradient.values.withUnsafeMutableBufferPointer { gemm(outputs, r, m, dOut, outputs, transposeA: true, u, r, $0.baseAddress!, r, alpha: scale, beta: 1) }
-        pb.value.values.withUnsafeBufferPointer { gemm(m, r, outputs, dOut, outputs, $0.baseAddress!, r, g, r) }
-        let source = dropout(t, layer: l, input, count: m * inputs)
-        pa.gradient.values.withUnsafeMutableBufferPointer { gemm(r, inputs, m, g, r, transposeA: true, source, inputs, $0.baseAddress!, inputs, alpha: scale, beta: 1) }
-        pa.value.values.withUnsafeBufferPointer { av in
-            guard let (base, threshold, keep) = dropoutDraw(t, layer: l) else {
-                gemm(m, inputs, r, g, r, av.baseAddress!, inputs, dInput, inputs, alpha: scale, beta: 1)
-                return
-            }
-            let d = dLoRA.pointer
-            gemm(m, inputs, r, g, r, av.baseAddress!, inputs, d, inputs, alpha: scale)
-            for i in 0..<(m * inputs) where !dropped(i, base, threshold) { dInput[i] += d[i] * keep }
+    /// The adapters' gradients in a group (B_t += s · dOut_tᵀ·u_t, A_t += s · (dOut_t·B_t)ᵀ·dropout(input)) and,
+    /// with `inputGradient`, their share of the input's gradient (dInput += dropout'(s · Σ_t dOut_t·B_t·A_t)).
+    private func loraBackward(_ group: Int, layer l: Int, dOuts: [UnsafeMutablePointer<Float>], input: UnsafePointer<Float>, rows m: Int,
+                              into dInput: UnsafeMutablePointer<Float>, inputGradient: Bool = true) {
+        let targets = active(group, layer: l, dOuts)
+        guard !targets.isEmpty else { return }
+        let inputs = targets[0].0.shape(config).inputs, r = adapters.settings.rank, width = r * targets.count
+        let u = saved[l].u[group].pointer, g = loraGradient.pointer
+        for (j, (t, dOut, _, pb)) in targets.enumerated() {
+            let outputs = t.shape(config).outputs
+            pb.gradient.values.withUnsafeMutableBufferPointer { gemm(outputs, r, m, dOut, outputs, transposeA: true, u + j * r, width, $0.baseAddress!, r, alpha: scale, beta: 1) }
+            pb.value.values.withUnsafeBufferPointer { gemm(m, r, outputs, dOut, outputs, $0.baseAddress!, r, g + j * r, width) }
         }
+        let source = dropout(group, layer: l, input, count: m * inputs), dA = stackedGradient.pointer
+        gemm(width, inputs, m, g, width, transposeA: true, source, inputs, dA, inputs, alpha: scale)
+        for (j, (_, _, pa, _)) in targets.enumerated() {
+            pa.gradient.values.withUnsafeMutableBufferPointer { ga in
+                let from = dA + j * r * inputs
+                for i in 0..<ga.count { ga[i] += from[i] }
+            }
+        }
+        guard inputGradient else { return }
+        let a = stack(targets)
+        guard let (base, threshold, keep) = dropoutDraw(group, layer: l) else {
+            gemm(m, inputs, width, g, width, a, inputs, dInput, inputs, alpha: scale, beta: 1)
+            return
+        }
+        let d = dLoRA.pointer
+        gemm(m, inputs, width, g, width, a, inputs, d, inputs, alpha: scale)
+        forEachDraw(m * inputs, base, threshold) { i, kept in if kept { dInput[i] += d[i] * keep } }
     }
 
-    /// From dAct (the gradient of silu(gate) ⊙ up): dGate in place of dAct, and dUp.
+    /// From dAct (the gradient of silu(gate) ⊙ up): dGate in place of dAct, and dUp; eight at a time.
     private func swiGLUBack(_ dAct: UnsafeMutablePointer<Float>, _ dUp: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>,
                             _ up: UnsafePointer<Float>, _ count: Int) {
-        for i in 0..<count {
-            let x = gate[i], sigmoid = 1 / (1 + exp(-x)), d = dAct[i]
-            dUp[i] = d * x * sigmoid
-            dAct[i] = d * up[i] * sigmoid * (1 + x * (1 - sigmoid))
+        let d = UnsafeMutableRawPointer(dAct), du = UnsafeMutableRawPointer(dUp), g = UnsafeRawPointer(gate), u = UnsafeRawPointer(up)
+        var i = 0
+        while i + 8 <= count {
+            let x = g.loadUnaligned(fromByteOffset: i * 4, as: Float8.self), grad = d.loadUnaligned(fromByteOffset: i * 4, as: Float8.self)
+            let sigmoid = sigmoid8(x)
+            du.storeBytes(of: grad * x * sigmoid, toByteOffset: i * 4, as: Float8.self)
+            let upValues = u.loadUnaligned(fromByteOffset: i * 4, as: Float8.self)
+            d.storeBytes(of: grad * upValues * sigmoid * (1 + x * (1 - sigmoid)), toByteOffset: i * 4, as: Float8.self)
+            i += 8
+        }
+        while i < count {
+            let x = gate[i], sigmoid = 1 / (1 + exp(-x)), grad = dAct[i]
+            dUp[i] = grad * x * sigmoid
+            dAct[i] = grad * up[i] * sigmoid * (1 + x * (1 - sigmoid))
+            i += 1
         }
     }
 
