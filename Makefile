@@ -46,9 +46,11 @@ $(SMOLLM):
 browser:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# Unit tests, and end-to-end tests that run the release binaries (training in a debug build is too slow to wait for).
+# Unit tests, and end-to-end tests that run the release binaries, all in the release build (FXCore is compiled with
+# -enable-testing there): training in a debug build is too slow to wait for, and one build serves tools and tests.
 test: build models browser
-	FX_BIN_DIR=$(CURDIR)/$(RELEASE) $(SWIFT) test
+	$(SWIFT) build -c release --build-tests
+	FX_BIN_DIR=$(CURDIR)/$(RELEASE) $(SWIFT) test -c release --skip-build
 
 # fx's filters as Spark stages (examples/spark/fx_spark.py, Spark's local mode) against one process over the same input:
 # PySpark from PyPI into the ignored .venv/, Java 17 from Debian, when missing.
@@ -80,7 +82,7 @@ install: build
 # Regenerates man/*.1 from each tool's --help with swift-argument-parser's generate-manual plugin.
 man: setup
 	rm -rf .build/plugins/GenerateManual/outputs
-	$(SWIFT) package plugin generate-manual --date $(MAN_DATE) --authors "the fx developers" >/dev/null
+	$(SWIFT) package plugin generate-manual --configuration release --date $(MAN_DATE) --authors "the fx developers" >/dev/null
 	for t in $(TOOLS); do cp .build/plugins/GenerateManual/outputs/$$t/$$t.1 man/$$t.1; done
 
 # Benchmarks side by side with the tools a user would pick instead (needs Debian's package lists; see bench/README.md).

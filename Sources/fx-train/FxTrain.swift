@@ -8,7 +8,7 @@ import Glibc
 struct FxTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fx-train",
-        abstract: "Train a text classifier, or a transformer that writes text, on {\"input\", \"target\"} pairs from a pipe; or fine-tune one.",
+        abstract: "Train a text classifier, or a transformer that writes text, on {\"input\", \"target\"} pairs from a pipe; or fine-tune one, a pretrained language model with LoRA included.",
         discussion: """
         fx-train reads pairs (stdin, files, archives; what fx-pair and fx-mask write), keeps them compactly as \
         ids, trains a fastText-class model for every epoch and writes one model file. The model averages the \
@@ -70,6 +70,32 @@ struct FxTrain: ParsableCommand {
         the encoder's Hugging Face names, with classifier.weight and classifier.bias; fx-eval scores it, \
         --predict applies it and --embed uses its encoder.
 
+        A causal language model (--base a GGUF file of architecture llama, such as \
+        models/SmolLM2-135M-Instruct.Q4_1.gguf from `make models`) is fine-tuned with LoRA, its weights frozen: \
+        each projection of every layer (--lora-targets, of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, \
+        down_proj, or all) gains alpha/rank · B·A, A of (--lora-rank 16) x inputs from PEFT's Kaiming start, B \
+        at zero, --lora-alpha 32, --lora-dropout 0.05 on the adapters' input (one mask per input, shared by \
+        the adapters that read it). Records are read in any format fx-eval --predict reads: "messages" (every \
+        assistant turn is learned), "prompt" + "completion", Alpaca's "instruction" + "input" + "output", or \
+        the input and target fields; each conversation is rendered by the model's own chat template turn by turn, \
+        as generation renders it, and only the assistant's tokens (its text and the end of its turn) carry the \
+        loss. A record with only "text" is a document, learned whole with an end-of-text token (continued \
+        pretraining), in pieces of --max-length tokens; conversations longer than --max-length (512) are cut and \
+        counted. AdamW (betas 0.9/0.999, no weight decay, gradients clipped to norm 1), --warmup 30 steps to \
+        --lr 2e-4, then a linear decay to 0 at the end of --epochs (3) or of --max-time, whichever comes first. \
+        Each step takes about --batch-tokens 1024 tokens of shuffled examples, packed without padding, attention \
+        never crossing from one example into another; the examples are dealt to one copy of the adapters per \
+        thread (--threads 1 is bit-for-bit reproducible with --seed), and the output projection runs only on the \
+        positions that carry a loss. --valid FILE measures the loss, and chrF of greedy replies to its first 200 \
+        conversations, four times a run, keeps the best and stops after --patience (3) evaluations without \
+        improvement. The model file (safetensors, format fx-lora) holds the adapters under PEFT's names \
+        (base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight, ...), the settings, and the base's file \
+        name, size and SHA-256; fx-eval runs it with the base found beside it, under models/, or at --base-model, \
+        and refuses a base whose hash differs. --base tuned.fxm trains further. --export-peft DIR also writes \
+        adapter_config.json and adapter_model.safetensors for PEFT (PeftModel.from_pretrained onto transformers' \
+        model of the same GGUF); --export-gguf FILE the merged model (base + adapters, --gguf-type f16 or f32, \
+        with the tokenizer and chat template) that fx, transformers and llama.cpp run.
+
         Examples (from the root of fx's source, whose examples/ folder holds the data):
           fx-pair examples/debian-sections.tar.gz | fx-train -o /tmp/sections.fxm -q
           fx-mask examples/corpus.jsonl.gz | fx-train -o /tmp/base.fxm --epochs 5 -q
@@ -77,6 +103,7 @@ struct FxTrain: ParsableCommand {
           fx-train examples/descriptions.jsonl --input-field text --target-field label --export-vectors /tmp/words.vec -o /tmp/m.fxm -q
           fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | fx-train --dim 64 --ff 256 --layers 2 --vocab-size 2000 --max-time 20 -o /tmp/en-fr.fxm -q
           fx-train --base models/all-MiniLM-L6-v2 --freeze --input-field text --target-field label examples/descriptions.jsonl -o /tmp/minilm-head.fxm -q
+          fx-pair examples/descriptions.jsonl --input-field text --target-field label --format openai | fx-train --base models/SmolLM2-135M-Instruct.Q4_1.gguf --max-time 15 -o /tmp/chat-lora.fxm -q
         """
     )
 
@@ -116,10 +143,10 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Negative samples per example (--loss ns).", valueName: "n"))
     var neg = 5
 
-    @Option(help: ArgumentHelp("Passes over the data (default: 40 linear, 30 transformer, 5 fine-tuning a pretrained encoder, 100 with --freeze).", valueName: "n"))
+    @Option(help: ArgumentHelp("Passes over the data (default: 40 linear, 30 transformer, 5 fine-tuning a pretrained encoder, 100 with --freeze, 3 LoRA).", valueName: "n"))
     var epochs: Int?
 
-    @Option(help: ArgumentHelp("Learning rate. Linear: the starting rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs). Transformer: AdamW's peak rate after warm-up (default: 0.001; 2e-4 fine-tuning a pretrained encoder, 0.01 with --freeze).", valueName: "rate"))
+    @Option(help: ArgumentHelp("Learning rate. Linear: the starting rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs). Transformer: AdamW's peak rate after warm-up (default: 0.001; 2e-4 fine-tuning a pretrained encoder or with LoRA, 0.01 with --freeze).", valueName: "rate"))
     var lr: Double?
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))
@@ -134,7 +161,7 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("With --valid: stop after this many epochs without improvement.", valueName: "n"))
     var patience: Int?
 
-    @Option(help: ArgumentHelp("Start from this model (fine-tuning): an fx model, or a pretrained Hugging Face BERT-family folder, which gets a new classification head.", valueName: "model|folder"))
+    @Option(help: ArgumentHelp("Start from this model (fine-tuning): an fx model, a pretrained Hugging Face BERT-family folder, which gets a new classification head, or a causal language model (GGUF, or fx's LoRA file of one), which gets LoRA adapters.", valueName: "model|folder|file.gguf"))
     var base: String?
 
     @Option(name: .customLong("base-vectors"), help: ArgumentHelp("Start words from these .vec word vectors.", valueName: "file"))
@@ -164,7 +191,7 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Transformer: steps of linear warm-up before the rate decays as 1/sqrt(step) (default 400). Causal language model: steps of warm-up before the rate decays linearly to 0 (default 30).", valueName: "steps"))
     var warmup: Int?
 
-    @Option(name: .customLong("max-time"), help: ArgumentHelp("Transformers: stop training after this many seconds and keep the best model seen on --valid (or the last).", valueName: "seconds"))
+    @Option(name: .customLong("max-time"), help: ArgumentHelp("Transformers and LoRA: stop training after this many seconds and keep the best model seen on --valid (or the last).", valueName: "seconds"))
     var maxTime: Double?
 
     @Option(name: .customLong("batch-size"), help: ArgumentHelp("Pretrained encoder: texts per step.", valueName: "n"))
