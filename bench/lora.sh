@@ -69,3 +69,14 @@ echo "fx scores: $(score "$W/fx.jsonl")"
     "$W/peft.jsonl" --seconds "$SECONDS_BUDGET" > "$W/peft.out"
 echo "peft: $(cat "$W/peft.out") / $(cat "$W/peft.time") (seconds, peak kB)"
 echo "peft scores: $(score "$W/peft.jsonl")"
+
+# The exports, checked with the tools users take them to: the adapters of the run above (a step on 5 records at a
+# negligible rate writes them), PEFT's folder loaded onto transformers' model of the same GGUF, the merged GGUF in
+# transformers and llama.cpp, against fx's next-token logits.
+head -5 "$W/chat-test.jsonl" > "$W/check.jsonl"
+$FX/fx-train --base "$W/fx.fxm" "$W/check.jsonl" --epochs 1 --lr 1e-12 -o "$W/check.fxm" --export-peft "$W/peft-adapter" \
+    --export-gguf "$W/merged.gguf" --gguf-type f32 -q
+$FX/fx-eval -m "$W/check.fxm" --predict --k 49152 --max-new-tokens 1 -q < "$W/check.jsonl" > "$W/check-top.jsonl"
+$FX/fx-eval -m "$W/check.fxm" --predict --max-new-tokens 12 -q < "$W/check.jsonl" > "$W/check-replies.jsonl"
+$PY -c 'import llama_cpp' 2>/dev/null || bench/.venv/bin/pip install --quiet llama-cpp-python
+echo "exports: $($PY bench/lora_check.py "$MODEL" "$W/peft-adapter" "$W/merged.gguf" "$W/check-top.jsonl" "$W/check-replies.jsonl" 2>/dev/null)"

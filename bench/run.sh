@@ -17,3 +17,5 @@ python3 bench/textmetrics.py
 # and needs PyTorch (about 5 GB): run it on its own with `sh bench/translation.sh`.
 # The generative-model benchmark (SmolLM2 against transformers and llama.cpp, about 25 minutes) needs PyTorch,
 # transformers and llama-cpp-python from PyPI: run it on its own with `sh bench/llm.sh`.
+# LoRA fine-tuning against PyTorch + PEFT (10 minutes of training each, then 300 replies each, about 35 minutes)
+# needs torch, transformers, gguf and peft from PyPI: run it on its own with `sh bench/lora.sh`.

@@ -107,7 +107,7 @@ import Testing
         #expect(r.stderr.contains("fx-eval: bad.jsonl:2: invalid JSON"))
     }
 
-    @Test("a corrupt GGUF, a record without a conversation, fx-train --base and fx-cluster --embed on a causal model: errors naming the file")
+    @Test("a corrupt GGUF, a record without a conversation, fx-train --base on a record without a reply, fx-cluster --embed on a causal model: errors naming the place")
     func errors() throws {
         try requireModel()
         let s = try Scratch()
@@ -117,7 +117,7 @@ import Testing
             echo '{"input":"hi"}' | fx-eval -m cut.gguf --predict; echo "status $?"
             echo '{"id":1}' | fx-eval -m \(model) --predict; echo "status $?"
             echo '{"input":"hi"}' | fx-eval -m \(model); echo "status $?"
-            echo '{"input":"hi","target":"x"}' | fx-train --base \(model) -o t.fxm; echo "status $?"
+            echo '{"input":"hi"}' | fx-train --base \(model) -o t.fxm; echo "status $?"
             echo '{"text":"hi"}' | fx-cluster -k 2 --embed \(model); echo "status $?"
             echo '{"input":"hi"}' | fx-eval -m \(model) --predict --beam 2; echo "status $?"
             """, in: s.url)
@@ -126,7 +126,7 @@ import Testing
         #expect(errors.contains { $0.hasPrefix("fx-eval: cut.gguf:") }, "\(r.stderr)")
         #expect(errors.contains { $0.contains("<stdin>:1: no conversation") }, "\(r.stderr)")
         #expect(errors.contains { $0.contains("<stdin>:1: no reply to score against") }, "\(r.stderr)")
-        #expect(errors.contains { $0.hasPrefix("fx-train: \(model): a causal language model") }, "\(r.stderr)")
+        #expect(errors.contains { $0.hasPrefix("fx-train: <stdin>:1: no reply to learn from") }, "\(r.stderr)")
         #expect(errors.contains { $0.hasPrefix("fx-cluster: \(model): a causal language model") }, "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: s.path("t.fxm")))
     }

@@ -56,12 +56,16 @@ import Testing
         let (train, test) = copyTask()
         let dir = Self.folder.path
         try train.write(toFile: dir + "/train.jsonl", atomically: true, encoding: .utf8)
+        try test.write(toFile: dir + "/valid.jsonl", atomically: true, encoding: .utf8)
         let before = try run("fx-eval", ["-m", base, "--max-new-tokens", "8", "-q"], stdin: test)
         #expect(before.status == 0 && (before.records.first?["exact_match"] as? Double ?? 1) < 0.2, "\(before.stdout)\(before.stderr)")
-        let args = ["--base", base, dir + "/train.jsonl", "--epochs", "60", "--lr", "5e-3", "--lora-dropout", "0", "--batch-tokens", "256", "--threads", "1"]
+        let args = ["--base", base, dir + "/train.jsonl", "--epochs", "60", "--lr", "5e-3", "--lora-dropout", "0", "--batch-tokens", "256", "--threads", "1",
+                    "--valid", dir + "/valid.jsonl"]
         let t = try run("fx-train", args + ["-o", dir + "/copy.fxm", "--export-peft", dir + "/peft", "--export-gguf", dir + "/merged.gguf", "--log", dir + "/log.jsonl"])
         #expect(t.status == 0, "\(t.stderr)")
         #expect(t.stderr.contains("200 records") && t.stderr.contains("LoRA rank 16, alpha 32 on every projection"), "\(t.stderr)")
+        // --valid: the loss and chrF of greedy replies, four times, the best kept.
+        #expect(t.stderr.contains("valid chrF by evaluation") && t.stderr.contains("kept epoch"), "\(t.stderr)")
         let after = try run("fx-eval", ["-m", dir + "/copy.fxm", "--max-new-tokens", "8", "-q"], stdin: test)
         #expect(after.status == 0 && (after.records.first?["exact_match"] as? Double ?? 0) >= 0.8, "\(after.stdout)\(after.stderr)")
         // The merged GGUF answers as the model file does.
@@ -73,7 +77,7 @@ import Testing
         #expect(config["r"] as? Int == 16 && config["peft_type"] as? String == "LORA" && (config["target_modules"] as? [String])?.count == 7)
         #expect(FileManager.default.fileExists(atPath: dir + "/peft/adapter_model.safetensors"))
         let log = (try? String(contentsOfFile: dir + "/log.jsonl", encoding: .utf8)) ?? ""
-        #expect(log.split(separator: "\n").count >= 1 && log.contains("tokens_per_s"))
+        #expect(log.split(separator: "\n").count >= 4 && log.contains("tokens_per_s") && log.contains("valid_chrf"))
         // --threads 1 is reproducible.
         let again = try run("fx-train", args + ["-o", dir + "/again.fxm", "-q"])
         #expect(again.status == 0 && FileManager.default.contents(atPath: dir + "/again.fxm") == FileManager.default.contents(atPath: dir + "/copy.fxm"))

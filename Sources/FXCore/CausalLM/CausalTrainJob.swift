@@ -54,6 +54,7 @@ public struct CausalTrainJob {
         guard !train.data.isEmpty else { throw FXError.data("nothing to train on: no conversation or document in the input") }
         var trainer = self.trainer
         trainer.progress = trainer.progress && !tool.quiet
+        trainer.note = { tool.note($0) }
         if let validPath {
             let valid = try sequences([validPath])
             guard !valid.data.isEmpty else { throw FXError.data("nothing to validate on", at: validPath) }

@@ -65,6 +65,8 @@ public struct CausalTrainer {
     /// A score of the adapters at each evaluation (higher is better: chrF of generated replies), which then
     /// keeps the best instead of the validation loss.
     public var score: ((LoRAAdapters) -> Double)?
+    /// Where each evaluation is reported when there is no progress line.
+    public var note: ((String) -> Void)?
     /// Evaluations per run, evenly spaced over the epochs or the time budget (with `valid` or `score`).
     public var evaluations = 4
 
@@ -158,7 +160,7 @@ public struct CausalTrainer {
                 status += " chrF \(String(format1: score))"
             }
             report.scores.append(score)
-            if !progress { printError("fx-train: step \(report.steps), epoch \(String(format1: report.epochs)):\(status.dropFirst())") }
+            if !progress { note?("step \(report.steps), epoch \(String(format1: report.epochs)):\(status.dropFirst())") }
             log?.epoch(report.epochs, loss: loss, lr: rate(), speed: ("tokens_per_s", speed),
                        valid: self.score != nil ? ("valid_chrf", score) : ("valid_loss", -score))
             if best == nil || score > best!.score {
