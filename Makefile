@@ -97,11 +97,13 @@ clean:
 # Fuzz/FuzzInputs.swift (the input layer) and Fuzz/FuzzTools.swift (tables, parallel text, masking, model files).
 # New inputs land in Fuzz/corpus/{inputs,tools} (seeded by Fuzz/seeds.sh), crashes in Fuzz/crash-*.
 FUZZ_SECONDS ?= 60
+# -O explores several times more inputs a second; CI's short pass compiles with -Onone, 2.5 minutes sooner.
+FUZZ_OPT ?= -O
 FUZZ_CORE = $(filter-out %/Options.swift %/ToolRunner.swift %Job.swift,$(wildcard Sources/FXCore/*/*.swift))
 fuzz: build
 	mkdir -p .build/fuzz
 	for h in inputs tools; do \
-		{ swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FXCore -I Sources/CArchive -I Sources/COpenBLAS $(FUZZ_CORE) \
+		{ swiftc $(FUZZ_OPT) -sanitize=fuzzer,address -parse-as-library -module-name FXCore -I Sources/CArchive -I Sources/COpenBLAS $(FUZZ_CORE) \
 			Fuzz/Fuzz$$(echo $$h | sed 's/./\U&/').swift -larchive -o .build/fuzz/fuzz-$$h > .build/fuzz/$$h.build.log 2>&1; \
 			echo $$? > .build/fuzz/$$h.build.status; } & \
 	done; wait
