@@ -112,7 +112,10 @@ fuzz: build
 	done
 	sh Fuzz/seeds.sh
 	for h in inputs tools; do \
-		.build/fuzz/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-			-artifact_prefix=Fuzz/crash- Fuzz/corpus/$$h > .build/fuzz/$$h.log 2>&1 || { tail -30 .build/fuzz/$$h.log; exit 1; }; \
+		{ .build/fuzz/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+			-artifact_prefix=Fuzz/crash- Fuzz/corpus/$$h > .build/fuzz/$$h.log 2>&1; echo $$? > .build/fuzz/$$h.status; } & \
+	done; wait
+	for h in inputs tools; do \
+		[ "$$(cat .build/fuzz/$$h.status)" = 0 ] || { tail -30 .build/fuzz/$$h.log; exit 1; }; \
 		echo "fuzz-$$h: $$(ls Fuzz/corpus/$$h | wc -l) corpus files; $$(tail -1 .build/fuzz/$$h.log)"; \
 	done

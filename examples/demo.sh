@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 out=$(mktemp -d "${TMPDIR:-/tmp}/fx-demo.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 reports=${FX_REPORTS:-${TMPDIR:-/tmp}/fx-demo-reports}  # kept: the HTML reports, to open in a browser
+lora_seconds=${FX_DEMO_LORA_SECONDS:-60}  # the LoRA fine-tuning's budget (the tests shorten it)
 mkdir -p "$reports"
 
 echo "== Supervised: Debian package descriptions, labeled by the folder (section) that holds them"
@@ -54,7 +55,7 @@ scratch=$(accuracy "$out/scratch.fxm") tuned=$(accuracy "$out/tuned.fxm")
 echo "$(wc -l < "$out/few.jsonl") labeled pairs: accuracy $scratch from scratch, $tuned fine-tuned from the base" \
     "($(awk -v a="$scratch" -v b="$tuned" 'BEGIN { printf "%+.1f", (b - a) * 100 }') points)"
 echo "-- the model applied to new records:"
-fx-eval -m "$out/sections.fxm" --predict --k 2 --input-field text examples/descriptions.jsonl | head -1 | cut -c1-300
+fx-eval -m "$out/sections.fxm" --predict --k 2 examples/descriptions.jsonl | head -1 | cut -c1-300
 
 echo
 echo "== Text to text: a tiny English -> French transformer, trained for 20 seconds on the 2,000 shipped synopsis pairs"
@@ -76,7 +77,7 @@ echo "-- report with cluster sizes, clusters against sections and a map of the d
 echo
 echo "== A pretrained encoder (all-MiniLM-L6-v2, fetched by make models): embeddings, topics, fine-tuning on few labels"
 M=models/all-MiniLM-L6-v2
-head -2 examples/descriptions.jsonl | fx-eval -m $M --embed --input-field text | cut -c1-200
+head -2 examples/descriptions.jsonl | fx-eval -m $M --embed | cut -c1-200
 fx-cluster -k 6 --seed 1 --embed $M examples/descriptions.jsonl --summary "$out/minilm-topics.jsonl" -q > "$out/minilm-clustered.jsonl"
 cut -c1-200 "$out/minilm-topics.jsonl"
 fx-eval --clusters --target-field label "$out/minilm-clustered.jsonl"
@@ -97,7 +98,7 @@ for line in sys.stdin:
     print("A:", r["prediction"].replace("\n", " "))'
 echo "-- perplexity of the model on 50 of the shipped descriptions (the yardstick for continued pretraining):"
 head -50 examples/descriptions.jsonl | fx-eval -m $L -q
-echo "-- fine-tuned with LoRA for 60 s to name a package's section (held-out exact match and 3 replies, before and after):"
+echo "-- fine-tuned with LoRA for $lora_seconds s to name a package's section (held-out exact match and 3 replies, before and after):"
 fx-pair examples/descriptions.jsonl --input-field text --target-field label --format openai --holdout 0.1 --seed 1 -q \
     --prompt 'Which Debian section is this package in: database, editors, games, mail, science or sound? Answer with one word.\n\n{input}' > "$out/sections-chat.jsonl"
 grep '"split":"train"' "$out/sections-chat.jsonl" > "$out/sections-chat-train.jsonl"
@@ -109,7 +110,7 @@ right = sum(r["prediction"].strip().strip(".").lower() == r["messages"][-1]["con
 print("exact match %d/%d;" % (right, len(rows)), " | ".join(repr(r["prediction"][:40]) for r in rows[:3]))'
 }
 echo "before: $(replies $L)"
-fx-train --base $L "$out/sections-chat-train.jsonl" --max-time 60 --lr 1e-3 --batch-tokens 512 --seed 1 -o "$out/sections-lora.fxm"
+fx-train --base $L "$out/sections-chat-train.jsonl" --max-time $lora_seconds --lr 1e-3 --batch-tokens 512 --seed 1 -o "$out/sections-lora.fxm"
 echo "after:  $(replies "$out/sections-lora.fxm")"
 
 echo

@@ -7,7 +7,8 @@ struct FxCluster: ParsableCommand {
         commandName: "fx-cluster",
         abstract: "Group documents into topics without labels (unsupervised): TF-IDF and spherical k-means.",
         discussion: """
-        fx-cluster reads documents (the text field of JSON Lines records, or anything fx reads) and writes each \
+        fx-cluster reads documents (the text field of JSON Lines records, or their input field for pairs without \
+        text unless --text-field names the field; or anything fx reads) and writes each \
         record back with "cluster" (a number from 0), "topic" (the heaviest terms of its centroid, mapped back to the terms) and \
         "similarity" (the cosine similarity to the centroid).
 
@@ -22,7 +23,8 @@ struct FxCluster: ParsableCommand {
         --seed and input give the same output.
 
         -k auto chooses k in --k-range by the mean silhouette (cosine distance) of a sample of 1,000 documents; \
-        the scores go to stderr. --summary FILE writes one record per cluster: cluster, size, terms and the \
+        the scores go to stderr, with a warning and a wider range to try when the chosen k is the range's largest \
+        (or its smallest, above 2). --summary FILE writes one record per cluster: cluster, size, terms and the \
         examples (ids, else paths, else record numbers) closest to its centroid. --save FILE stores the \
         vocabulary, idf, latent directions and centroids (safetensors); --load FILE assigns new documents as a stream, without \
         fitting again (with --embed MODEL, MODEL replaces the model path that FILE recorded: the same model \
@@ -145,6 +147,7 @@ struct FxCluster: ParsableCommand {
         job.seed = common.seed
         job.threads = threads
         job.textField = fields.textField
+        job.textFallback = fields.textFieldGiven == nil ? "input" : nil
         job.summaryPath = summary
         job.savePath = save
         job.loadPath = load

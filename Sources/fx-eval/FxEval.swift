@@ -34,6 +34,9 @@ struct FxEval: ParsableCommand {
         hypotheses and ranks the finished ones by log-probability per token. An output is at most 1.5 x its \
         source's tokens + 10.
 
+        The text a model reads is each record's input field; a record without one (a document) is read from \
+        "text", unless --input-field names the field.
+
         --embed streams each record back with "embedding", the model's sentence vector of its input (unit \
         length): for a pretrained BERT-family encoder the pooling its sentence-transformers config asks for (mean \
         by default), for a text-to-text model its encoder's output averaged over the tokens, for the linear model \
@@ -85,7 +88,7 @@ struct FxEval: ParsableCommand {
           fx-cluster -k 6 examples/descriptions.jsonl -q | fx-eval --clusters --target-field label
           fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | head -500 | fx-train --dim 32 --ff 64 --layers 1 --vocab-size 1000 --epochs 1 -o /tmp/en-fr.fxm -q
           fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr | tail -20 | fx-eval -m /tmp/en-fr.fxm --beam 2
-          head -3 examples/descriptions.jsonl | fx-eval -m models/all-MiniLM-L6-v2 --embed --input-field text
+          head -3 examples/descriptions.jsonl | fx-eval -m models/all-MiniLM-L6-v2 --embed
           fx-pair examples/debian-sections.tar.gz | fx-eval -m /tmp/eval-demo.fxm --report /tmp/sections.html
           fx-cluster -k 6 examples/descriptions.jsonl --summary /tmp/summary.jsonl -q | fx-eval --clusters --target-field label --report /tmp/clusters.html --cluster-summary /tmp/summary.jsonl
           echo '{"input": "What is the capital of France?"}' | fx-eval -m models/SmolLM2-135M-Instruct.Q4_1.gguf --predict --max-new-tokens 32
@@ -139,7 +142,7 @@ struct FxEval: ParsableCommand {
     @Option(name: .customLong("base-model"), help: ArgumentHelp("Causal language models fine-tuned by fx-train: the base GGUF, when it is not beside the model or under models/.", valueName: "file.gguf"))
     var baseModel: String?
 
-    @Flag(help: "Write each record back with \"embedding\", the model's sentence vector of its input, instead of scoring.")
+    @Flag(help: "Write each record back with \"embedding\", the model's sentence vector of its input (or of its text, for a record without input), instead of scoring.")
     var embed = false
 
     @Option(help: ArgumentHelp("Also write the scores as a self-contained HTML page with charts.", valueName: "file.html"))
@@ -181,6 +184,7 @@ struct FxEval: ParsableCommand {
         job.text = text
         job.table = format == "table"
         job.inputField = fields.inputField
+        job.inputFallback = fields.inputFieldGiven == nil ? "text" : nil
         job.targetField = fields.targetField
         job.threads = threads.threads
         job.beam = beam

@@ -88,7 +88,8 @@ struct FxTrain: ParsableCommand {
         thread (--threads 1 is bit-for-bit reproducible with --seed), and the output projection runs only on the \
         positions that carry a loss. --valid FILE measures the loss, and chrF of greedy replies to its first 200 \
         conversations, four times a run, keeps the best and stops after --patience (3) evaluations without \
-        improvement. The model file (safetensors, format fx-lora) holds the adapters under PEFT's names \
+        improvement. Ctrl-C stops training after the current step and saves the adapters trained so far (exit \
+        status 130); a second Ctrl-C ends at once, leaving no file. The model file (safetensors, format fx-lora) holds the adapters under PEFT's names \
         (base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight, ...), the settings, and the base's file \
         name, size and SHA-256; fx-eval runs it with the base found beside it, under models/, or at --base-model, \
         and refuses a base whose hash differs. --base tuned.fxm trains further. --export-peft DIR also writes \

@@ -185,6 +185,28 @@ import Testing
         #expect(r.lines == [#"{"input":"line 1","target":"t"}"#, "status=0"])
     }
 
+    @Test("a pretty-printed JSON document is a document in a folder or an archive, and an error at the top level unless --jsonl")
+    func jsonDocuments() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        try s.write("docs/b/t.txt", "plain words\n")
+        try s.write("docs/a/p.json", "{\n  \"name\": \"x\",\n  \"v\": 1\n}\n")
+        let r = try shell("""
+            fx-pair docs; echo "status $?"
+            tar czf docs.tgz docs && fx-pair docs.tgz > archive.jsonl; echo "status $?"; cut -c1-40 archive.jsonl | sort
+            fx-pair docs/a/p.json; echo "status $?"
+            fx-pair < docs/a/p.json; echo "status $?"
+            fx-pair --jsonl docs/a/p.json; echo "status $?"
+            """, in: s.url)
+        #expect(r.lines.prefix(3) == [#"{"input":"{\n  \"name\": \"x\",\n  \"v\": 1\n}","target":"a","path":"docs/a/p.json"}"#,
+                                      #"{"input":"plain words","target":"b","path":"docs/b/t.txt"}"#, "status 0"], "\(r.stdout)\(r.stderr)")
+        #expect(r.lines.dropFirst(3).prefix(3) == ["status 0", #"{"input":"plain words","target":"b","pat"#, #"{"input":"{\n  \"name\": \"x\",\n  \"v\""#], "\(r.stdout)")
+        #expect(Array(r.lines.dropFirst(6)) == ["status 1", "status 1", "status 1"], "\(r.stdout)")
+        #expect(r.stderr.contains("fx-pair: docs/a/p.json:1: a JSON document, not JSON Lines: one object per line expected"), "\(r.stderr)")
+        #expect(r.stderr.contains("fx-pair: <stdin>:1: a JSON document, not JSON Lines"), "\(r.stderr)")
+        #expect(r.stderr.contains("fx-pair: docs/a/p.json:1: invalid JSON"), "\(r.stderr)")
+    }
+
     @Test("a compressed JSON Lines stream and a .jsonl member of an archive yield records")
     func compressedJSONLines() throws {
         let s = try Scratch()

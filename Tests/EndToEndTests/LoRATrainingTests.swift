@@ -114,5 +114,14 @@ import Testing
         #expect(skipped.status == 1 && FileManager.default.fileExists(atPath: dir + "/skip.fxm"), "\(skipped.stderr)")
         let empty = try run("fx-train", ["--base", base, "-o", dir + "/empty.fxm", "-q"], stdin: "")
         #expect(empty.status == 1 && empty.stderr.contains("nothing to train on"), "\(empty.stderr)")
+
+        // Ctrl-C saves the adapters trained so far, after a complete step, and says so; exit status 130.
+        let stopped = try shell("""
+            for i in $(seq 40); do printf '%s\\n' '\(one.dropLast())'; done > many.jsonl
+            fx-train --base \(base) many.jsonl -o stopped.fxm --epochs 100000 --batch-tokens 64 & pid=$!
+            sleep 3; kill -INT $pid; wait $pid; echo $?
+            fx-eval -m stopped.fxm --predict --max-new-tokens 2 -q < many.jsonl | wc -l
+            """, in: Self.folder)
+        #expect(stopped.lines == ["130", "40"] && stopped.stderr.contains("stopped by Ctrl-C"), "\(stopped.stdout)\(stopped.stderr)")
     }
 }

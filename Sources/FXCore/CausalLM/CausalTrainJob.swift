@@ -1,3 +1,5 @@
+import ArgumentParser
+
 /// fx-train's run on a causal language model (`--base` a GGUF file, or an fx-lora file to train further): LoRA
 /// adapters trained on conversations (their assistant turns) or documents, written atomically as one fx-lora file,
 /// and on request as PEFT's adapter folder and as a merged GGUF.
@@ -75,6 +77,7 @@ public struct CausalTrainJob {
             }
         }
         let tokens = train.data.reduce(0) { $0 + $1.ids.count }, learned = train.data.reduce(0) { $0 + $1.trained }
+        Interruption.stopOnFirstInterrupt()
         let report = trainer.train(model, adapters, on: train.data)
         try LoRAFile.save(outputPath, adapters: adapters, base: base, training: [
             JSONMember("records", JSONValue(train.records)), JSONMember("tokens", JSONValue(tokens)), JSONMember("steps", JSONValue(report.steps)),
@@ -97,7 +100,9 @@ public struct CausalTrainJob {
         }
         if train.cut > 0 { line += "; \(train.cut) conversations cut to \(maxLength) tokens" }
         if train.empty > 0 { line += "; \(train.empty) with nothing to learn within \(maxLength) tokens left out" }
+        if report.interrupted { line += "; stopped by Ctrl-C, the adapters trained so far saved" }
         tool.note(line + " -> \(outputPath)")
+        if report.interrupted { throw ExitCode(Interruption.status) }
     }
 }
 

@@ -79,6 +79,8 @@ public struct CausalTrainer {
         public var validLosses: [Double] = []
         public var bestAt = 0.0
         public var outOfTime = false
+        /// Stopped by Ctrl-C (`Interruption`), after a complete step.
+        public var interrupted = false
         public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
     }
 
@@ -184,6 +186,10 @@ public struct CausalTrainer {
             for (k, batch) in batches.enumerated() {
                 if let maxTime, monotonicSeconds() - started >= maxTime {
                     report.outOfTime = true
+                    break training
+                }
+                if Interruption.requested {
+                    report.interrupted = true
                     break training
                 }
                 optimizer.fixedRate = rate()

@@ -22,6 +22,9 @@ public struct ClusterJob {
     public var seed: UInt64 = 0
     public var threads = 1
     public var textField = "text"
+    /// Where a record without `textField` has its text (fx-cluster sets `input`, pairs' text, unless --text-field
+    /// was given).
+    public var textFallback: String? = "input"
     public var stopWords = englishStopWords
     /// A file of more stop words, separated by white space.
     public var extraStopWordsPath: String?
@@ -187,9 +190,7 @@ public struct ClusterJob {
     }
 
     private func text(_ record: Record) throws -> String {
-        guard let i = record.index(of: textField) else { throw FXError.data("no field '\(textField)'") }
-        guard let s = record.string(at: i) else { throw FXError.data("field '\(textField)' is \(record.value(at: i).typeName), not a string") }
-        return s
+        try TextField(textField, fallback: textFallback).string(record)
     }
 
     private func write(_ record: Record, cluster: Int, topic: String, similarity: Float, _ out: Output) throws {
@@ -234,6 +235,12 @@ public struct ClusterJob {
             if score > best.score { best = (k, score) }
         }
         tool.note("silhouette x100 by k: " + scores.joined(separator: " ") + "; chose k \(best.k)")
+        // At an edge of the range the best k may lie beyond it.
+        if best.k == range.upperBound && range.count > 1 {
+            tool.note("k \(best.k) is the largest in --k-range: a larger k may score higher; try --k-range \(range.lowerBound)..\(range.upperBound * 2)")
+        } else if best.k == range.lowerBound && range.lowerBound > 2 && upper > range.lowerBound {
+            tool.note("k \(best.k) is the smallest in --k-range: a smaller k may score higher; try --k-range 2..\(range.upperBound)")
+        }
         return best.k
     }
 

@@ -54,8 +54,9 @@ public struct InputOptions: ParsableArguments {
 
 /// Which field of a document record holds its text.
 public struct TextFieldOptions: ParsableArguments {
-    @Option(name: .customLong("text-field"), help: ArgumentHelp("The field holding the text.", valueName: "name"))
-    public var textField = "text"
+    @Option(name: .customLong("text-field"), help: ArgumentHelp("The field holding the text (default: text).", valueName: "name"))
+    public var textFieldGiven: String?
+    public var textField: String { textFieldGiven ?? "text" }
 
     public init() {}
 }
@@ -81,8 +82,9 @@ import Glibc
 
 /// Which fields of a pair record hold the input and the target (fx-pair renames them to `input` and `target`).
 public struct PairFieldOptions: ParsableArguments {
-    @Option(name: .customLong("input-field"), help: ArgumentHelp("The field holding the input text.", valueName: "name"))
-    public var inputField = "input"
+    @Option(name: .customLong("input-field"), help: ArgumentHelp("The field holding the input text (default: input).", valueName: "name"))
+    public var inputFieldGiven: String?
+    public var inputField: String { inputFieldGiven ?? "input" }
 
     @Option(name: .customLong("target-field"), help: ArgumentHelp("The field holding the target: a label, an array of labels, or text.", valueName: "name"))
     public var targetField = "target"

@@ -16,6 +16,9 @@ public struct EvalJob {
     public var text = false
     public var table = false
     public var inputField = "input"
+    /// Where a record without `inputField` has its text (nil: nowhere; fx-eval sets it to `text` unless
+    /// --input-field was given, so documents embed and predict as they are).
+    public var inputFallback: String? = "text"
     public var targetField = "target"
     /// Threads for --predict (records written in input order).
     public var threads = 1
@@ -78,9 +81,9 @@ public struct EvalJob {
             let want = max(k, threshold == nil ? 1 : model.labels.count)
             /// The input's labels, best first.
             func rank(_ record: Record, _ scratch: inout [UInt8]) throws -> [(label: Int, score: Float)] {
-                guard let i = record.index(of: inputField) else { throw FXError.data("no field '\(inputField)'") }
+                let i = try input.require(record)
                 guard let text = record.withStringBytes(at: i, scratch: &scratch, { String(decoding: $0, as: UTF8.self) }) else {
-                    throw FXError.data("field '\(inputField)' is \(record.value(at: i).typeName), not a string")
+                    throw FXError.data("field '\(record.key(at: i))' is \(record.value(at: i).typeName), not a string")
                 }
                 return model.predict(features: model.features(of: text), k: want)
             }
@@ -136,7 +139,7 @@ public struct EvalJob {
             predicted = names.first.map { [$0] } ?? []
         }
         if predicted.isEmpty, let first = names.first, !multiLabel { predicted = [first] }
-        let input = metrics.examplesPerConfusion > 0 ? record.index(of: inputField).flatMap(record.string(at:)) : nil
+        let input = metrics.examplesPerConfusion > 0 ? input.index(in: record).flatMap(record.string(at:)) : nil
         metrics.add(gold: gold, predicted: predicted, ranked: names, known: { known.contains($0) }, input: input)
     }
 
@@ -148,7 +151,7 @@ public struct EvalJob {
         let want = max(k, threshold == nil ? 1 : model.labels.count)
         let known = Set(model.labels)
         metrics.examplesPerConfusion = reportPath == nil || predict ? 0 : 3
-        try tool.forEachGroup(files, read: { try Self.string($0, inputField) }, process: { group in
+        try tool.forEachGroup(files, read: { try input.string($0) }, process: { group in
             for ((record, _), scores) in zip(group, model.classify(group.map(\.value), threads: threads)) {
                 let ranked = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(want).map { (label: $0, score: scores[$0]) }
                 if predict {
@@ -174,8 +177,8 @@ public struct EvalJob {
         var metrics = TextMetrics()
         var examples: [TextExample] = []
         try tool.forEachGroup(files, read: { record in
-            (input: try Self.string(record, inputField),
-             target: predict ? nil : try Self.string(record, targetField, purpose: " to score against (--predict annotates records without one)"))
+            (input: try input.string(record),
+             target: predict ? nil : try TextField(targetField).string(record, purpose: " to score against (--predict annotates records without one)"))
         }, process: { group in
             let outputs = translator.translate(group.map(\.value.input))
             for ((record, fields), out) in zip(group, outputs) {
@@ -286,7 +289,7 @@ public struct EvalJob {
 
     /// Each record back with "embedding", the model's sentence vector of its input.
     private func writeEmbeddings(_ embedder: Embedder, _ tool: ToolRun, files: [String]) throws {
-        try tool.forEachGroup(files, read: { try Self.string($0, inputField) }, process: { group in
+        try tool.forEachGroup(files, read: { try input.string($0) }, process: { group in
             for ((record, _), vector) in zip(group, embedder.embed(group.map(\.value), threads: threads)) {
                 var record = record
                 record.set("embedding", .array(vector.map { .number(String($0)) }))
@@ -295,12 +298,7 @@ public struct EvalJob {
         })
     }
 
-    /// A record's string field; a data error when it is missing or not a string.
-    private static func string(_ record: Record, _ field: String, purpose: String = "") throws -> String {
-        guard let i = record.index(of: field) else { throw FXError.data("no field '\(field)'\(purpose)") }
-        guard let s = record.string(at: i) else { throw FXError.data("field '\(field)' is \(record.value(at: i).typeName), not a string") }
-        return s
-    }
+    private var input: TextField { TextField(inputField, fallback: inputFallback) }
 
     private func scoreClusters(_ tool: ToolRun, files: [String]) throws {
         var metrics = ClusterMetrics()
@@ -329,7 +327,7 @@ public struct EvalJob {
         var metrics = TextMetrics()
         var examples: [TextExample] = []
         try tool.inputs.forEachRecord(files) { record, _ in
-            let hypothesis = try Self.string(record, "prediction"), reference = try Self.string(record, targetField)
+            let hypothesis = try TextField("prediction").string(record), reference = try TextField(targetField).string(record)
             metrics.add(hypothesis: hypothesis, reference: reference)
             if reportPath != nil { examples.append(TextExample(source: record[inputField]?.stringValue, reference: reference, hypothesis: hypothesis)) }
         }

@@ -14,6 +14,23 @@ private func removePendingAndExit(_ signal: Int32) {
     _exit(128 + signal)
 }
 
+/// Set by the first SIGINT once `Interruption.stopOnFirstInterrupt()` was called.
+nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
+
+private func requestStop(_ signal: Int32) {
+    if interruptRequested != 0 { removePendingAndExit(signal) }
+    interruptRequested = 1
+}
+
+/// Ctrl-C in a long training run: the first one asks the trainer to stop after its current step and save what it
+/// has (the file still written atomically); a second one ends the process at once, as Ctrl-C does elsewhere.
+public enum Interruption {
+    public static func stopOnFirstInterrupt() { signal(SIGINT, requestStop) }
+    public static var requested: Bool { interruptRequested != 0 }
+    /// The exit status of a run that saved its work after Ctrl-C: the shell's for SIGINT, so `&&` chains stop.
+    public static let status: Int32 = 128 + SIGINT
+}
+
 /// Writes a file atomically: into a temporary file beside it, fsync, then rename over the target.
 /// Until the rename the old file (if any) is untouched; SIGINT, SIGTERM or an error remove the temporary file,
 /// so an interrupted run never leaves a partial or stray file.

@@ -76,6 +76,28 @@ public enum InputKind: Equatable {
         if i < p.count, p[i] == UInt8(ascii: "{") { return .jsonLines }
         return .text
     }
+
+    /// Whether the first line of `p` that is not blank closes every bracket it opens before its newline: a JSON
+    /// Lines record does, a pretty-printed JSON document (`{` alone, or `{"name": "x",`) does not. A first line
+    /// without a newline in `p` (a long record, or a truncated one) counts as closing: the parser judges it.
+    public static func firstLineCloses(_ p: [UInt8]) -> Bool {
+        var depth = 0, inString = false, escaped = false, started = false
+        for c in p {
+            if inString {
+                if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; started = true
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case 0x0A: if started { return depth <= 0 }
+            default: break
+            }
+            if started && depth <= 0 { return true }
+        }
+        return true
+    }
 }
 
 /// Reads every input a tool is given and hands each record or document to the tool, in order.
@@ -161,6 +183,16 @@ public final class InputReader {
         if head.isEmpty { return }
         let source = ReplaySource(prefix: head, rest: raw)
         var kind = jsonLines && topLevel && depth == 0 ? .jsonLines : InputKind.detect(head)
+        let forced = jsonLines && topLevel && depth == 0
+        if kind == .jsonLines && !forced && !InputKind.firstLineCloses(head) {
+            // A JSON document, pretty-printed over several lines: a document in a folder or an archive, an error
+            // at the top level, where the user gave it as records.
+            guard !topLevel else {
+                try policy.handle(.data("a JSON document, not JSON Lines: one object per line expected (--jsonl reads it as JSON Lines)", at: "\(name):1"))
+                return
+            }
+            kind = .text
+        }
         if kind == .jsonLines && !topLevel && !Self.namesJSONLines(path) { kind = .text }
         switch kind {
         case .archive where depth < Self.maxNesting:
