@@ -46,5 +46,5 @@ let package = Package(
         .testTarget(name: "FXCoreTests", dependencies: ["FXCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FXCore"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

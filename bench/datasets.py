@@ -6,6 +6,10 @@
   bench/datasets.py test                          train.jsonl -> test.jsonl: fx-train's defaults against fastText's
                                                   defaults and fastText -wordNgrams 2 -epoch 25 -lr 0.5, a
                                                   Markdown table for bench/README.md
+  bench/datasets.py tune                          fx-train --tune 60 and --tune 30 (its own validation slice carved
+                                                  from train.jsonl) against fastText's -autotune-validation (its
+                                                  default 300 s, on fit.jsonl with valid.jsonl, the same 10% carved
+                                                  from train) and fx-train's defaults: test accuracy and wall time
   bench/datasets.py base                          scratch against --base (a self-supervised base from fx-mask over
                                                   unlabeled training texts of the same language) with 2%, 10% and
                                                   100% of the training labels, scored on test
@@ -87,6 +91,49 @@ def test():
               f"| {acc * 100:.1f}% ({t2:.1f} s) | {(acc - max(ft0, ft1)) * 100:+.1f} |", flush=True)
 
 
+def fasttext_autotune(fit, valid, test, seconds=300):
+    """fastText's autotune on `fit`, judged on `valid`; the model it keeps scored on `test`. Stopped after 15
+    minutes (its budget is checked between trials only): None then."""
+    a, v, b = (os.path.join(WORK, f"ft.{x}") for x in ("fit", "valid", "test"))
+    for src, dst in ((fit, a), (valid, v), (test, b)):
+        fasttext_file(src, dst)
+    start = time.monotonic()
+    try:
+        subprocess.run(["fasttext", "supervised", "-input", a, "-output", os.path.join(WORK, "fta"), "-thread", "2",
+                        "-autotune-validation", v, "-autotune-duration", str(seconds)], capture_output=True, text=True, timeout=900, check=True)
+    except subprocess.TimeoutExpired:
+        return None, time.monotonic() - start
+    seconds = time.monotonic() - start
+    done, _ = run(["fasttext", "test", os.path.join(WORK, "fta.bin"), b])
+    return float(re.search(r"^P@1\s+(\S+)", done.stdout, re.M).group(1)), seconds
+
+
+def tune():
+    cpu = open("/proc/cpuinfo").read()
+    flags = sorted(set(re.findall(r"\b(avx2|avx512f|avx512_bf16|amx_bf16|fma)\b", cpu)))
+    model = re.search(r"model name\s*:\s*(.*)", cpu).group(1)
+    print(f"<!-- {model}, {os.cpu_count()} cores, flags: {' '.join(flags)} -->")
+    print("| dataset | train / test | labels | fastText autotune (300 s) | fx --tune 60 | fx --tune 30 | fx defaults | fx --tune 60 chose |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in SETS:
+        n, m, labels, _ = stats(name)
+        ft, ft_t = fasttext_autotune(path(name, "fit"), path(name, "valid"), path(name, "test"))
+        a60, t60, _ = fx(path(name, "train"), path(name, "test"), ["--tune", "60", "--seed", "1"], "t60.fxm")
+        a30, t30, _ = fx(path(name, "train"), path(name, "test"), ["--tune", "30", "--seed", "1"], "t30.fxm")
+        d, td, _ = fx(path(name, "train"), path(name, "test"))
+        ft_text = "stopped after 15 min" if ft is None else f"{ft * 100:.1f}% ({ft_t:.0f} s)"
+        print(f"| {name} | {n:,} / {m:,} | {labels} | {ft_text} | {a60 * 100:.1f}% ({t60:.0f} s) | {a30 * 100:.1f}% ({t30:.0f} s) "
+              f"| {d * 100:.1f}% ({td:.0f} s) | `{chosen(os.path.join(WORK, 't60.fxm'))}` |", flush=True)
+
+
+def chosen(model):
+    """The settings fx-train --tune chose, from the model's metadata."""
+    with open(model, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        meta = json.loads(f.read(n))["__metadata__"]
+    return json.loads(meta["training"])["tune"]["chosen"]
+
+
 def subset(name, fraction, split="train"):
     out = os.path.join(WORK, f"{name}.{split}.{fraction}.jsonl")
     with open(path(name, split)) as f, open(out, "w") as o:
@@ -125,4 +172,4 @@ if __name__ == "__main__":
     if not os.path.exists(path(SETS[0], "train")):
         run([sys.executable, os.path.join(ROOT, "bench", "debian-data.py"), "datasets"])
     mode = sys.argv[1] if len(sys.argv) > 1 else "test"
-    {"valid": lambda: valid(sys.argv[2:]), "test": test, "base": base}[mode]()
+    {"valid": lambda: valid(sys.argv[2:]), "test": test, "tune": tune, "base": base}[mode]()

@@ -26,6 +26,22 @@ struct FxTrain: ParsableCommand {
         the words fx-mask hides: its embeddings make the better base for fine-tuning), softmax, hs \
         (hierarchical softmax).
 
+        --tune SECONDS lets the linear model choose its settings: --lr, --epochs, --dim, --word-ngrams, \
+        --minn/--maxn, --loss and --buckets (those given on the command line stay fixed). Trials train on the \
+        pairs outside a validation slice, 10% of them (at least 200, at most half) by a stable hash of the input \
+        text, as fx-pair --holdout splits, taken per label so that rare labels keep pairs on both sides (or on \
+        the --valid pairs), and are scored by accuracy on it, one trial per thread at once. The search is \
+        successive halving: candidates train on a small share of the pairs (a 64th, 16th or 4th, at least 500), \
+        and the best third goes up to four times as many, up to all of them. The first candidates are the \
+        defaults; the next ones move the best of the highest share reached (each setting with probability 1/2, \
+        by steps that shrink as the budget is spent) or, early on more often, jump anywhere, as fastText's \
+        autotune does. A trial predicted not to finish in the time left, or to cost more than 4 times the \
+        defaults, is not started, and one still running at the end is dropped, so the search ends within \
+        SECONDS; then the model trains on all the pairs with the best settings of the highest share reached, \
+        printed on stderr as options to paste back, and the search (settings, pairs, scores, times) is kept in \
+        the model's metadata. --threads 1 with --seed gives the same trials when the budget allows the same \
+        number.
+
         Fine-tuning: --base MODEL starts from a model, above all the self-supervised one from \
         fx-mask | fx-train, keeping its settings, embeddings and vocabulary and adding new words; the labels are \
         those of the new data, and a label the base knows keeps its output row (softmax, ns, ova). --base-vectors FILE.vec starts words from fastText or \
@@ -120,17 +136,20 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Embedding dimensions; the transformer's width (default: 64 linear, 256 transformer).", valueName: "n"))
     var dim: Int?
 
-    @Option(name: .customLong("word-ngrams"), help: ArgumentHelp("Longest word n-gram used as a feature.", valueName: "n"))
-    var wordNgrams = 2
+    @Option(name: .customLong("word-ngrams"), help: ArgumentHelp("Longest word n-gram used as a feature (default: 2).", valueName: "n"))
+    var wordNgrams: Int?
 
-    @Option(help: ArgumentHelp("Shortest character n-gram (0: none).", valueName: "n"))
-    var minn = 0
+    @Option(help: ArgumentHelp("Shortest character n-gram (default: 0, none).", valueName: "n"))
+    var minn: Int?
 
-    @Option(help: ArgumentHelp("Longest character n-gram (0: none).", valueName: "n"))
-    var maxn = 0
+    @Option(help: ArgumentHelp("Longest character n-gram (default: 0, none).", valueName: "n"))
+    var maxn: Int?
 
-    @Option(help: ArgumentHelp("Hash buckets for word and character n-grams (buckets x dim at most 2^28).", valueName: "n"))
-    var buckets = 1 << 18
+    @Option(help: ArgumentHelp("Hash buckets for word and character n-grams (default: 262144; buckets x dim at most 2^28).", valueName: "n"))
+    var buckets: Int?
+
+    @Option(help: ArgumentHelp("Linear model: first choose --lr, --epochs, --dim, --word-ngrams, --minn/--maxn, --loss and --buckets (those not given) on held-out pairs within this many seconds, then train on all the pairs.", valueName: "seconds"))
+    var tune: Double?
 
     @Flag(name: .customLong("case-sensitive"), help: "Keep the case of words (they are lowercased by default).")
     var caseSensitive = false
@@ -236,10 +255,10 @@ struct FxTrain: ParsableCommand {
     private var features: FeatureSettings {
         var f = FeatureSettings()
         f.dim = dim ?? 64
-        f.wordNgrams = wordNgrams
-        f.minn = minn
-        f.maxn = maxn
-        f.buckets = buckets
+        f.wordNgrams = wordNgrams ?? f.wordNgrams
+        f.minn = minn ?? f.minn
+        f.maxn = maxn ?? f.maxn
+        f.buckets = buckets ?? f.buckets
         f.lowercase = !caseSensitive
         return f
     }
@@ -258,6 +277,8 @@ struct FxTrain: ParsableCommand {
         guard vocabSize >= 300 else { throw ValidationError("--vocab-size must be at least 300 (the specials and the 256 bytes take 260).") }
         if let problem = features.outOfRange { throw ValidationError("--dim, --buckets, --word-ngrams, --minn and --maxn: \(problem).") }
         if patience != nil && valid == nil { throw ValidationError("--patience needs --valid.") }
+        if let tune, !(tune > 0) { throw ValidationError("--tune takes a positive number of seconds.") }
+        if tune != nil && (arch == .transformer || freeze) { throw ValidationError("--tune chooses the linear model's settings.") }
     }
 
     func run() throws {
@@ -272,6 +293,14 @@ struct FxTrain: ParsableCommand {
         job.trainer.negatives = neg
         job.trainer.patience = patience
         job.trainer.progress = isatty(2) != 0
+        if let tune {
+            var tuner = Tuner(seconds: tune)
+            (tuner.threads, tuner.seed, tuner.negatives) = (threads, common.seed, neg)
+            let given: [(Bool, Tuner.Knob)] = [(lr != nil, .lr), (epochs != nil, .epochs), (dim != nil, .dim), (wordNgrams != nil, .wordNgrams),
+                                               (minn != nil || maxn != nil, .charNgrams), (loss != nil, .loss), (buckets != nil, .buckets)]
+            tuner.fixed = Set(given.filter(\.0).map(\.1))
+            job.tuner = tuner
+        }
         job.inputField = fields.inputField
         job.targetField = fields.targetField
         job.arch = arch

@@ -51,7 +51,7 @@ public final class Generator {
         // Few prompts: one worker whose products use every thread; many: one worker per thread.
         openblas_set_num_threads(Int32(workers == 1 ? threads : 1))
         let lock = WorkerLock()
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        concurrently(workers) { w in
             let mine = stride(from: w, to: order.count, by: workers).map { order[$0] }
             let done = run(mine, prompts)
             lock.locked { for (i, reply) in done { replies[i] = reply } }

@@ -23,7 +23,7 @@ extension LlamaModel {
         let workers = max(1, min(threads, documents.count))
         openblas_set_num_threads(Int32(workers == 1 ? threads : 1))
         let lock = WorkerLock()
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        concurrently(workers) { w in
             var mine: [(Int, DocumentLoss)] = []
             for d in stride(from: w, to: documents.count, by: workers) {
                 mine.append((d, documentLoss(Array(documents[d].prefix(config.context)), chunk: chunk)))

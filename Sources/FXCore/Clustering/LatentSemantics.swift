@@ -226,7 +226,7 @@ func symmetricEigen(_ matrix: [Double], _ n: Int) -> (values: [Double], vectors:
 func inParallel(_ count: Int, _ parts: Int, _ body: (_ part: Int, _ range: Range<Int>) -> Void) {
     let parts = max(1, min(parts, count))
     if parts == 1 { body(0, 0..<count); return }
-    DispatchQueue.concurrentPerform(iterations: parts) { p in
+    concurrently(parts) { p in
         body(p, (p * count / parts)..<((p + 1) * count / parts))
     }
 }

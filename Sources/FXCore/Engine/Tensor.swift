@@ -98,7 +98,7 @@ func lengthBatches(_ lengths: [Int], tokens: Int) -> [[Int]] {
 func forEachBatch(_ batches: [[Int]], threads: Int, _ body: (_ thread: Int, _ batch: [Int]) -> Void) {
     openblas_set_num_threads(1)
     let threads = max(1, min(threads, batches.count))
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
+    concurrently(threads) { t in
         for b in stride(from: t, to: batches.count, by: threads) { body(t, batches[b]) }
     }
 }

@@ -1,6 +1,6 @@
 /// How a text becomes feature rows: its words (by vocabulary id), hashed word n-grams and hashed character
 /// n-grams, as fastText does. Rows `0..<buckets` are the hashed n-grams, rows `buckets + id` the words.
-public struct FeatureSettings: Equatable, Sendable {
+public struct FeatureSettings: Hashable, Sendable {
     public var dim = 64
     public var wordNgrams = 2
     public var minn = 0

@@ -27,6 +27,8 @@ public struct TrainJob {
     public var outputPath = "model.fxm"
     /// fx-train --log: a JSON record per epoch.
     public var logPath: String?
+    /// fx-train --tune: the linear model's settings chosen on held-out pairs first.
+    public var tuner: Tuner?
 
     public init() {}
 
@@ -53,12 +55,17 @@ public struct TrainJob {
             if arch != nil && encoderBase != nil { throw FXError.usage("--base \(basePath!) is a pretrained encoder: it is fine-tuned as a classifier, and --arch does not apply") }
             if arch == .transformer && base != nil { throw FXError.usage("--base \(basePath!) is a linear model; a transformer cannot start from it") }
             if arch == .linear && seq2seqBase != nil { throw FXError.usage("--base \(basePath!) is a transformer; --arch linear cannot start from it") }
-            let settings = base?.settings ?? features
+            var settings = base?.settings ?? features
             let data = TrainingData(tokenizer: settings.tokenizer)
             data.keepTexts = encoderBase != nil
+            if tuner != nil {
+                if basePath != nil || baseVectorsPath != nil { throw FXError.usage("--tune chooses a new linear model's settings; it does not start from --base or --base-vectors") }
+                if arch == .transformer { throw FXError.usage("--tune is for the linear model") }
+                data.hashSeed = trainer.seed
+            }
             let texts = TextPairs()
             // The model is chosen before the pairs are kept: from the options, the base, or the first pairs.
-            var chosen = arch ?? (base != nil || encoderBase != nil ? .linear : seq2seqBase != nil ? .transformer : nil)
+            var chosen = arch ?? (base != nil || encoderBase != nil || tuner != nil ? .linear : seq2seqBase != nil ? .transformer : nil)
             var head: [(Record, String)] = []
             func keep(_ record: Record) throws {
                 if chosen == .linear {
@@ -93,8 +100,17 @@ public struct TrainJob {
                 return
             }
             guard data.count > 0 else { throw FXError.data("nothing to train on: no pairs in the input") }
-            let loss = self.loss ?? (data.labels.count > 200 && !data.hasMultiLabel ? .ns : .ova)
+            var loss = self.loss ?? (data.labels.count > 200 && !data.hasMultiLabel ? .ns : .ova)
             let vocabulary = zip(data.words, data.wordCounts).filter { $0.1 >= minCount }.map(\.0)
+            var lr = self.lr, tuned: Tuner.Result?
+            if var tuner {
+                tuner.progress = trainer.progress && !tool.quiet
+                let result = try tune(tuner, data: data, vocabulary: vocabulary, start: Tuner.Candidate(
+                    lr: lr ?? Trainer.defaultRate(loss: loss, labels: data.labels.count, negatives: trainer.negatives),
+                    epochs: trainer.epochs, features: settings, loss: loss), tool)
+                (settings, loss, lr, trainer.epochs) = (result.best.candidate.features, result.best.candidate.loss, result.best.candidate.lr, result.best.candidate.epochs)
+                tuned = result
+            }
             let labelCounts = Dictionary(uniqueKeysWithValues: zip(data.labels, data.labelCounts))
             let model: TextModel
             if let base {
@@ -131,7 +147,7 @@ public struct TrainJob {
                 JSONMember("examples", JSONValue(data.count)), JSONMember("epochs", JSONValue(report.epochsRun)),
                 JSONMember("lr", JSONValue(trainer.lr)), JSONMember("lr_after_back_offs", JSONValue(report.lr)), JSONMember("seed", .number(String(trainer.seed))),
                 JSONMember("min_count", JSONValue(minCount)), JSONMember("base", basePath.map { .string($0) } ?? .null),
-            ])
+            ] + (tuned.map { [JSONMember("tune", $0.json)] } ?? []))
             if let path = exportVectorsPath { try model.exportVectors(path) }
             var line = "\(data.count) examples, \(model.words.count) words, \(model.labels.count) labels, loss \(loss.rawValue), lr \(Float(trainer.lr)); "
             line += "\(report.epochsRun) epochs in \(String(format1: report.seconds)) s, final loss \(Float(report.finalLoss))"
@@ -140,5 +156,56 @@ public struct TrainJob {
             }
             tool.note(line + " -> \(outputPath)")
         }
+    }
+}
+
+extension TrainJob {
+    /// fx-train --tune: the search, on the validation slice carved from the pairs (or on --valid's pairs), and
+    /// what it chose on stderr as options to paste back.
+    private func tune(_ tuner: Tuner, data: TrainingData, vocabulary: [String], start: Tuner.Candidate, _ tool: ToolRun) throws -> Tuner.Result {
+        var validData: TrainingData?
+        var slice = [Bool](repeating: false, count: data.count)
+        if let validPath {
+            let v = TrainingData(tokenizer: start.features.tokenizer)
+            v.hashSeed = tuner.seed
+            try tool.inputs.forEachRecord([validPath]) { record, _ in try v.add(record, inputField: inputField, targetField: targetField) }
+            guard v.count > 0 else { throw FXError.data("no pairs to validate on", at: validPath) }
+            validData = v
+        } else {
+            slice = Tuner.validationSlice(hashes: data.inputHashes, labels: data.firstLabels)
+        }
+        // The training pairs in the order of their stable hash: a random order that does not depend on the input's,
+        // whose first pairs are the search's smaller rungs.
+        let hashes = data.inputHashes
+        let trainIndices = slice.indices.filter { !slice[$0] }.sorted { (hashes[$0], $0) < (hashes[$1], $1) }
+        let validIndices = slice.indices.filter { slice[$0] }.sorted { (hashes[$0], $0) < (hashes[$1], $1) }
+        guard validData != nil || !validIndices.isEmpty else {
+            throw FXError.data("too few pairs to tune on: no label has two pairs to hold one out (give --valid)")
+        }
+        /// A model that only maps words and labels to rows, for featurizing.
+        func rows(_ f: FeatureSettings) -> TextModel {
+            TextModel(settings: f, loss: .ova, words: vocabulary, labels: data.labels, labelCounts: data.labelCounts, seed: nil)
+        }
+        let validCount = validData?.count ?? validIndices.count
+        var result = tuner.search(start: start, trainCount: trainIndices.count, validCount: validCount, labelCount: data.labels.count,
+                                  vocabularySize: vocabulary.count, multiLabel: data.hasMultiLabel, model: { c in
+            TextModel(settings: c.features, loss: c.loss, words: vocabulary, labels: data.labels, labelCounts: data.labelCounts, seed: tuner.seed)
+        }, featurize: { f, n, v in
+            let model = rows(f)
+            let train = FeaturizedData(data, model: model, examples: Array(trainIndices.prefix(n)))
+            if let validData {
+                let ordered = validData.inputHashes.indices.sorted { (validData.inputHashes[$0], $0) < (validData.inputHashes[$1], $1) }
+                return (train, FeaturizedData(validData, model: model, examples: Array(ordered.prefix(v))))
+            }
+            return (train, FeaturizedData(data, model: model, examples: Array(validIndices.prefix(v))))
+        })
+        result.validPairs = validCount
+        var line = "tune: \(result.trials.count) trials in \(String(format1: result.seconds)) s"
+        line += " (on \(result.rungSizes.map(String.init).joined(separator: ", ")) training pairs"
+        line += ", \(tuner.threads) at once\(result.dropped > 0 ? ", \(result.dropped) stopped by the budget" : ""))"
+        line += " on \(result.validPairs) held-out pairs\(validPath == nil ? "" : " of \(validPath!)"): valid accuracy \(String(format1: result.best.accuracy * 100))% on \(result.rungSizes[result.best.rung]) pairs"
+        if let defaults = result.defaults { line += " (the defaults: \(String(format1: defaults.accuracy * 100))%)" }
+        tool.note(line + "; chose \(result.best.candidate.options)")
+        return result
     }
 }

@@ -22,6 +22,10 @@ public final class TrainingData {
     /// The inputs as text too (for models with their own tokenizer), when `keepTexts` is set before adding.
     public var keepTexts = false
     public private(set) var texts: [String] = []
+    /// Set before adding: each input's stable hash with this seed (fx-pair --holdout's), for fx-train --tune's
+    /// validation slice.
+    public var hashSeed: UInt64?
+    public private(set) var inputHashes: [UInt64] = []
     private var targetWordCount = 0
     private var distinctTargetTexts = Set<String>()
 
@@ -44,6 +48,11 @@ public final class TrainingData {
         }
         var scratch: [UInt8] = []
         let ok: Bool? = record.withStringBytes(at: i, scratch: &scratch) { bytes in
+            if let hashSeed {
+                var hash = StableHash(seed: hashSeed)
+                hash.combine(bytes)
+                inputHashes.append(hash.value)
+            }
             tokenizer.forEachToken(in: bytes) { token, _ in
                 let word = String(decoding: token, as: UTF8.self)
                 if let id = wordIds[word] {
@@ -88,6 +97,8 @@ public final class TrainingData {
 
     /// Each example's label ids.
     public var exampleLabels: [[Int32]] { (0..<count).map { Array(targets[targetRange($0)]) } }
+    /// Each example's first label id.
+    public var firstLabels: [Int32] { (0..<count).map { targets[targetRange($0)].first ?? -1 } }
 
     func tokenRange(_ example: Int) -> Range<Int> { (example == 0 ? 0 : tokenEnds[example - 1])..<tokenEnds[example] }
     func targetRange(_ example: Int) -> Range<Int> { (example == 0 ? 0 : targetEnds[example - 1])..<targetEnds[example] }
@@ -107,12 +118,26 @@ struct FeaturizedData {
 
     init() {}
 
-    init(_ data: TrainingData, model: TextModel) {
+    /// The examples at `indices`, in that order.
+    func subset(_ indices: [Int]) -> FeaturizedData {
+        var out = FeaturizedData()
+        for i in indices {
+            out.features += features[featureRange(i)]
+            out.featureEnds.append(out.features.count)
+            out.labels += labels[labelRange(i)]
+            out.labelEnds.append(out.labels.count)
+        }
+        out.tokens = count > 0 ? tokens * indices.count / count : 0
+        return out
+    }
+
+    /// The feature rows of `data`'s examples (those at `examples`, in that order, when given) for `model`.
+    init(_ data: TrainingData, model: TextModel, examples: [Int]? = nil) {
         let modelWord = data.words.map { model.wordIndex[$0] ?? -1 }
         let hashes = data.words.map { w in var w = w; return w.withUTF8 { tokenHash($0) } }
         let modelLabel = data.labels.map { model.labelIndex[$0] ?? -1 }
         var ids: [Int32] = [], hs: [UInt64] = []
-        for e in 0..<data.count {
+        for e in examples ?? Array(0..<data.count) {
             ids.removeAll(keepingCapacity: true)
             hs.removeAll(keepingCapacity: true)
             let range = data.tokenRange(e)
@@ -145,6 +170,12 @@ public struct Trainer {
     public var note: (String) -> Void = { _ in }
     /// fx-train --log: a record per epoch.
     public var log: TrainingLog?
+    /// Training stops before an epoch that would start at or after this time (`monotonicSeconds()`).
+    public var deadline: Double?
+    /// An epoch whose loss diverges is run again from its start at half the rate (its start copied each epoch);
+    /// when false, training stops there instead (fx-train --tune's trials, where the copy would cost more than
+    /// the epoch).
+    public var restartsDivergedEpochs = true
 
     public init() {}
 
@@ -153,11 +184,15 @@ public struct Trainer {
     /// the input rows sums over those outputs, so a rate that suits 6 labels diverges or lands badly with 50;
     /// chosen on the validation splits of five datasets with 13 to 50 labels (bench/README.md).
     public static func defaultRate(_ model: TextModel, negatives: Int) -> Double {
+        defaultRate(loss: model.loss, labels: model.labels.count, negatives: negatives)
+    }
+
+    public static func defaultRate(loss: Loss, labels: Int, negatives: Int) -> Double {
         let outputs: Double
-        switch model.loss {
-        case .ova, .softmax: outputs = Double(model.labels.count)
+        switch loss {
+        case .ova, .softmax: outputs = Double(labels)
         case .ns: outputs = Double(1 + negatives)
-        case .hs: outputs = log2(Double(max(model.labels.count, 2)))
+        case .hs: outputs = log2(Double(max(labels, 2)))
         }
         return min(1, 3.5 / outputs.squareRoot())
     }
@@ -172,6 +207,8 @@ public struct Trainer {
         public var finalLoss = 0.0
         /// The learning rate training ended at (lower than the starting one after the guard backed it off).
         public var lr = 0.0
+        /// Stopped at `deadline` before the last epoch.
+        public var outOfTime = false
     }
 
     func train(_ model: TextModel, on data: FeaturizedData, valid: FeaturizedData?) -> Report {
@@ -191,19 +228,25 @@ public struct Trainer {
         var sinceBest = 0
         let loss = model.loss
         var lastPrint = start
-        var savedInput = [Float](repeating: 0, count: model.input.count)
-        var savedOutput = [Float](repeating: 0, count: model.output.count)
+        var savedInput = [Float](repeating: 0, count: restartsDivergedEpochs ? model.input.count : 0)
+        var savedOutput = [Float](repeating: 0, count: restartsDivergedEpochs ? model.output.count : 0)
         var guardState = DivergenceGuard(lr: lr, segment: max(100, n / threads / 10), initialLoss: initialLoss(model, data))
         var lastSegment = 0.0
 
         var epoch = 0
         while epoch < epochs {
+            if let deadline, monotonicSeconds() >= deadline {
+                report.outOfTime = true
+                break
+            }
             var shuffler = SplitMix64(seed: StableHash.mix(seed &+ UInt64(epoch)))
             order.shuffle(using: &shuffler)
             let epochStart = monotonicSeconds()
             // The epoch's starting point, to return to if it diverges: copied into buffers allocated once.
-            savedInput.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: model.input) }
-            savedOutput.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: model.output) }
+            if restartsDivergedEpochs {
+                savedInput.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: model.input) }
+                savedOutput.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: model.output) }
+            }
             let stepsBefore = (0..<threads).map { counters[$0 * 16] }
             for t in 0..<threads { losses[t * 16] = 0 }
             let peak = guardState.lr
@@ -259,7 +302,7 @@ public struct Trainer {
                             }
                         }
                     }
-                    if threads == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
+                    concurrently(threads, work)
                     return stop.pointee
                   }
                 }
@@ -268,6 +311,10 @@ public struct Trainer {
             for t in 0..<threads { epochLoss += losses[t * 16]; epochSteps += counters[t * 16] - stepsBefore[t] }
             epochLoss /= Double(max(epochSteps, 1))
             if diverged || guardState.diverges(epochLoss) {
+                guard restartsDivergedEpochs else {
+                    report.finalLoss = .nan
+                    break
+                }
                 model.input.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: savedInput) }
                 model.output.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: savedOutput) }
                 for t in 0..<threads { counters[t * 16] = stepsBefore[t] }

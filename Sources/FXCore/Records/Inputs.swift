@@ -44,7 +44,7 @@ public enum InputItem {
 }
 
 /// What an input's first bytes say it is.
-public enum InputKind: Equatable {
+public enum InputKind: Equatable, Sendable {
     case archive
     case jsonLines
     case text

@@ -117,7 +117,9 @@ public final class OrderedParallel<Worker> {
             submitted += 1
             pending.append(chunk)
             let worker = workers[slot], buffer = buffers[slot]
+            let shared = Shared((chunk: chunk, buffer: buffer, worker: worker, body: body))
             DispatchQueue.global().async(group: chunk.done) {
+                let (chunk, buffer, worker, body) = shared.value
                 working.mine = (chunk, buffer)
                 for entry in chunk.entries {
                     switch entry {

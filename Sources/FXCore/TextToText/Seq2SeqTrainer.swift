@@ -61,7 +61,7 @@ public struct Seq2SeqTrainer {
         func gradients(_ indices: [Int]) -> Float {
             if replicas.count == 1 { return network.lossAndGradients(data.batch(indices)).loss }
             let parts = (0..<replicas.count).map { t in stride(from: t, to: indices.count, by: replicas.count).map { indices[$0] } }
-            DispatchQueue.concurrentPerform(iterations: replicas.count) { t in
+            concurrently(replicas.count) { t in
                 results[t] = parts[t].isEmpty ? (0, 0) : replicas[t].lossAndGradients(data.batch(parts[t]))
             }
             let total = Float(max(results.reduce(0) { $0 + $1.tokens }, 1))
@@ -85,7 +85,7 @@ public struct Seq2SeqTrainer {
             let pairs = min(valid.data.count, validBLEUPairs)
             var outputs = [[Int32]](repeating: [], count: pairs)
             outputs.withUnsafeMutableBufferPointer { out in
-                DispatchQueue.concurrentPerform(iterations: replicas.count) { t in
+                concurrently(replicas.count) { t in
                     let mine = Array(stride(from: t, to: pairs, by: replicas.count))
                     let ids = replicas[t].generate(mine.map { Array(valid.data.source($0)) }, beam: 1, start: BPETokenizer.start,
                                                    end: BPETokenizer.end, maxLength: Seq2SeqModel.outputLimit)

@@ -9,7 +9,7 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     /// `make models` fetches it; $FX_SMOLLM overrides.
     static let path = ProcessInfo.processInfo.environment["FX_SMOLLM"] ?? root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-    static let fixtures: [String: Any] = {
+    nonisolated(unsafe) static let fixtures: [String: Any] = {
         let data = (try? Data(contentsOf: root.appendingPathComponent("Tests/Fixtures/smollm2-logits.json"))) ?? Data()
         return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
     }()

@@ -9,7 +9,7 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     /// `make models` fetches it; $FX_MINILM overrides.
     static let minilm = ProcessInfo.processInfo.environment["FX_MINILM"] ?? root.appendingPathComponent("models/all-MiniLM-L6-v2").path
-    static let fixtures: [String: Any] = {
+    nonisolated(unsafe) static let fixtures: [String: Any] = {
         let data = (try? Data(contentsOf: root.appendingPathComponent("Tests/Fixtures/minilm.json"))) ?? Data()
         return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
     }()
