@@ -187,16 +187,15 @@ extension TrainJob {
             TextModel(settings: f, loss: .ova, words: vocabulary, labels: data.labels, labelCounts: data.labelCounts, seed: nil)
         }
         let validCount = validData?.count ?? validIndices.count
+        // --valid's pairs in the order of their hash too, once: the lower rungs score on the first of them.
+        let validOrder = validData.map { v in v.inputHashes.indices.sorted { (v.inputHashes[$0], $0) < (v.inputHashes[$1], $1) } } ?? []
         var result = tuner.search(start: start, trainCount: trainIndices.count, validCount: validCount, labelCount: data.labels.count,
                                   vocabularySize: vocabulary.count, multiLabel: data.hasMultiLabel, model: { c in
             TextModel(settings: c.features, loss: c.loss, words: vocabulary, labels: data.labels, labelCounts: data.labelCounts, seed: tuner.seed)
         }, featurize: { f, n, v in
             let model = rows(f)
             let train = FeaturizedData(data, model: model, examples: Array(trainIndices.prefix(n)))
-            if let validData {
-                let ordered = validData.inputHashes.indices.sorted { (validData.inputHashes[$0], $0) < (validData.inputHashes[$1], $1) }
-                return (train, FeaturizedData(validData, model: model, examples: Array(ordered.prefix(v))))
-            }
+            if let validData { return (train, FeaturizedData(validData, model: model, examples: Array(validOrder.prefix(v)))) }
             return (train, FeaturizedData(data, model: model, examples: Array(validIndices.prefix(v))))
         })
         result.validPairs = validCount
