@@ -36,7 +36,9 @@ let package = Package(
             ],
             // The tests run against the release build (`swift test -c release`): a debug build of the engine trains
             // too slowly to wait for, and one optimised build then serves the tools, the tests and the man pages.
-            swiftSettings: [.unsafeFlags(["-enable-testing"], .when(configuration: .release))]
+            // The release build leaves out the run-time exclusivity checks (Swift 6 mode checks data races at
+            // compile time; the debug build keeps the run-time checks): they cost fx-mask 7% on short records.
+            swiftSettings: [.unsafeFlags(["-enable-testing", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .executableTarget(name: "fx-pair", dependencies: ["FXCore", argumentParser]),
         .executableTarget(name: "fx-mask", dependencies: ["FXCore", argumentParser]),

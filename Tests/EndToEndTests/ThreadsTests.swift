@@ -61,6 +61,12 @@ import Testing
                 #expect(out.stdout == full + (try shell("fx-mask tail.jsonl --seed 2 -q", in: s.url)).stdout)
             }
         }
+        // A worker's error with no reading error after it: under fail, nothing after it is written, even the
+        // chunk already masked on the other thread.
+        _ = try shell("{ cat head.jsonl; echo '{\"text\": 42}'; cat tail.jsonl; } > worker.jsonl", in: s.url)
+        let out = try same("fx-mask worker.jsonl --seed 2", in: s.url, status: 1)
+        #expect(out.stdout == (try shell("fx-mask head.jsonl --seed 2 -q", in: s.url)).stdout)
+        #expect(out.stderr == "fx-mask: worker.jsonl:3001: field 'text' is number, not a string\n", "\(out.stderr)")
     }
 
     @Test("| head -1 ends a threaded run quietly")

@@ -102,14 +102,7 @@ public final class Masker {
         }
         // The fields passed through: every one but the text, as `,"key":value` bytes.
         rest.removeAll(keepingCapacity: true)
-        var others = record
-        others.remove(at: field)
-        if others.count > 0 {
-            others.encode(into: &rest)
-            rest.removeFirst()
-            rest.removeLast()
-            rest.insert(UInt8(ascii: ","), at: 0)
-        }
+        record.encodeMembers(into: &rest, leadingComma: true, skipping: field)
         stats.documents += 1
         let words = settings.maskPunctuation ? text.count : text.isWord.lazy.filter { $0 }.count
         if words < settings.minWords {
@@ -233,7 +226,8 @@ public final class Masker {
             out.append(contentsOf: Self.positionKey)
             out.append(contentsOf: String(target).utf8)
             out.append(contentsOf: rest)
-            out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+            out.append(UInt8(ascii: "}"))
+            out.append(0x0A)
         }
         stats.examples += 1
     }
@@ -265,7 +259,8 @@ public final class Masker {
             }
             out.append(UInt8(ascii: "]"))
             out.append(contentsOf: rest)
-            out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+            out.append(UInt8(ascii: "}"))
+            out.append(0x0A)
         }
         stats.examples += 1
     }
@@ -302,7 +297,8 @@ public final class Masker {
             out.append(contentsOf: SpanCorruption.sentinel(spans.count).utf8)
             out.append(0x22)
             out.append(contentsOf: rest)
-            out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+            out.append(UInt8(ascii: "}"))
+            out.append(0x0A)
         }
         stats.selected += spans.reduce(0) { $0 + $1.length }
         stats.examples += 1

@@ -114,6 +114,11 @@ public final class InputReader {
     /// Members and files skipped because they are not UTF-8 text.
     public private(set) var binarySkipped = 0
 
+    /// Set by `OrderedParallel` while it reads: each line of JSON Lines goes here as it is (with the input's name
+    /// and the line number), for its workers to check and parse with `parse(line:)`; nil: lines are parsed as
+    /// they are read.
+    var unparsedLines: ((UnsafeBufferPointer<UInt8>, String, Int) throws -> Void)?
+
     private static let peekSize = 1 << 16
     private static let maxNesting = 4
     private var scratch: [UInt8] = []
@@ -270,19 +275,29 @@ public final class InputReader {
         let reader = LineReader(source)
         while let line = try reader.next() {
             if line.isBlank { continue }
+            if let unparsedLines {
+                try unparsedLines(line, name, reader.lineNumber)
+                continue
+            }
             let place = "\(name):\(reader.lineNumber)"
             let record: Record
             do {
-                if let bad = firstInvalidUTF8(line) { throw FXError.data("invalid UTF-8 at column \(bad + 1)") }
-                record = try Record(parsing: line)
-            } catch let error as JSONSyntaxError {
-                try policy.handle(.data(error.description, at: place))
-                continue
+                record = try Self.parse(line: line)
             } catch let error as FXError {
                 try policy.handle(error.placed(at: place))
                 continue
             }
             try deliver(.record(record), place, body)
+        }
+    }
+
+    /// A line of JSON Lines as a record; invalid UTF-8 or JSON is a data error (without its place).
+    static func parse(line: UnsafeBufferPointer<UInt8>) throws -> Record {
+        if let bad = firstInvalidUTF8(line) { throw FXError.data("invalid UTF-8 at column \(bad + 1)") }
+        do {
+            return try Record(parsing: line)
+        } catch let error as JSONSyntaxError {
+            throw FXError.data(error.description)
         }
     }
 

@@ -36,11 +36,15 @@ public final class OrderedParallel<Worker> {
     private final class Chunk {
         enum Entry {
             case item(InputItem, place: String)
+            /// A line of JSON Lines, `text[range]`, that the worker parses: the reading thread only finds lines.
+            case line(Range<Int>, name: String, number: Int)
             /// A data error the reader met here, under `--on-error skip`.
             case failure(FXError)
         }
         var entries: [Entry] = []
         var bytes = 0
+        /// The lines' bytes, one after another.
+        var text: [UInt8] = []
         /// After the work: each data error, and how many output bytes came before it.
         var failures: [(offset: Int, error: FXError)] = []
         /// The worker's buffer, holding the chunk's output until it is copied out.
@@ -95,19 +99,27 @@ public final class OrderedParallel<Worker> {
             for chunk in pending { chunk.done.wait() }
         }
 
+        // Set when writing a chunk out ended the run (its item's error under --on-error fail, a closed pipe): no
+        // chunk after it may be written. The error can reach the reader's catch below, through `submit`.
+        var stopped = false
         func writeOldest() throws {
             let chunk = pending.removeFirst()
             chunk.done.wait()
             var from = 0
             let buffer = chunk.buffer!
             defer { buffer.discardPending() }
-            for failure in chunk.failures {
-                try buffer.copyPending(from..<failure.offset, to: output)
-                from = failure.offset
-                try policy.report(failure.error)
+            do {
+                for failure in chunk.failures {
+                    try buffer.copyPending(from..<failure.offset, to: output)
+                    from = failure.offset
+                    try policy.report(failure.error)
+                }
+                try buffer.copyPending(from..<buffer.pending, to: output)
+                if let stop = chunk.stop { throw stop }
+            } catch {
+                stopped = true
+                throw error
             }
-            try buffer.copyPending(from..<buffer.pending, to: output)
-            if let stop = chunk.stop { throw stop }
         }
         func submit() throws {
             guard !current.entries.isEmpty else { return }
@@ -121,17 +133,24 @@ public final class OrderedParallel<Worker> {
             DispatchQueue.global().async(group: chunk.done) {
                 let (chunk, buffer, worker, body) = shared.value
                 working.mine = (chunk, buffer)
+                func work(_ place: String, _ item: () throws -> InputItem) {
+                    do {
+                        try body(worker, item(), place)
+                    } catch let error as FXError where error.kind == .data {
+                        chunk.failures.append((buffer.pending, error.placed(at: place)))
+                    } catch {
+                        chunk.stop = error
+                    }
+                }
                 for entry in chunk.entries {
                     switch entry {
                     case .failure(let error):
                         chunk.failures.append((buffer.pending, error))
                     case .item(let item, let place):
-                        do {
-                            try body(worker, item, place)
-                        } catch let error as FXError where error.kind == .data {
-                            chunk.failures.append((buffer.pending, error.placed(at: place)))
-                        } catch {
-                            chunk.stop = error
+                        work(place) { item }
+                    case .line(let range, let name, let number):
+                        work("\(name):\(number)") {
+                            .record(try chunk.text.withUnsafeBufferPointer { try InputReader.parse(line: UnsafeBufferPointer(rebasing: $0[range])) })
                         }
                     }
                     if chunk.stop != nil { break }
@@ -139,9 +158,19 @@ public final class OrderedParallel<Worker> {
                 working.mine = nil
                 chunk.buffer = buffer
                 chunk.entries = []
+                chunk.text = []
             }
         }
 
+        inputs.unparsedLines = { line, name, number in
+            let start = current.text.count
+            if start == 0 { current.text.reserveCapacity(Self.chunkBytes + line.count) }
+            current.text.append(contentsOf: line)
+            current.entries.append(.line(start..<current.text.count, name: name, number: number))
+            current.bytes += line.count
+            if current.entries.count >= Self.chunkItems || current.bytes >= Self.chunkBytes { try submit() }
+        }
+        defer { inputs.unparsedLines = nil }
         do {
             try inputs.forEach(files) { item, place in
                 current.entries.append(.item(item, place: place))
@@ -154,8 +183,10 @@ public final class OrderedParallel<Worker> {
         } catch {
             // A reading error that ends the run (bad JSON under --on-error fail, a truncated archive) comes after
             // every item read before it: write those first, and let an earlier item's own error win.
-            try submit()
-            while !pending.isEmpty { try writeOldest() }
+            if !stopped {
+                try submit()
+                while !pending.isEmpty { try writeOldest() }
+            }
             throw error
         }
         try submit()

@@ -31,9 +31,9 @@ public struct Record {
     public init(parsing line: UnsafeBufferPointer<UInt8>) throws {
         storage = Array(line)
         fields = []
-        fields.reserveCapacity(8)
         let parsed: [Field] = try storage.withUnsafeBufferPointer { p in
             var fields: [Field] = []
+            fields.reserveCapacity(8)
             var s = JSONScanner(p)
             s.skipWhitespace()
             guard s.index < p.count, p[s.index] == UInt8(ascii: "{") else {
@@ -204,17 +204,25 @@ public struct Record {
 
     /// Appends the compact JSON object (no newline).
     public func encode(into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        encodeMembers(into: &out, leadingComma: false)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// The members without the braces, `"key":value` joined by commas (and one before the first with
+    /// `leadingComma`, to follow other members), leaving out the field at index `skipped`.
+    public func encodeMembers(into out: inout [UInt8], leadingComma: Bool, skipping skipped: Int? = nil) {
         storage.withUnsafeBufferPointer { p in
-            out.append(UInt8(ascii: "{"))
-            for (n, f) in fields.enumerated() {
-                if n > 0 { out.append(UInt8(ascii: ",")) }
+            var comma = leadingComma
+            for (n, f) in fields.enumerated() where n != skipped {
+                if comma { out.append(UInt8(ascii: ",")) }
+                comma = true
                 out.append(0x22)
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: p[f.keyStart..<f.keyEnd]))
                 out.append(0x22)
                 out.append(UInt8(ascii: ":"))
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: p[f.valueStart..<f.valueEnd]))
             }
-            out.append(UInt8(ascii: "}"))
         }
     }
 
