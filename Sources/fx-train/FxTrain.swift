@@ -44,8 +44,13 @@ struct FxTrain: ParsableCommand {
 
         Fine-tuning: --base MODEL starts from a model, above all the self-supervised one from \
         fx-mask | fx-train, keeping its settings, embeddings and vocabulary and adding new words; the labels are \
-        those of the new data, and a label the base knows keeps its output row (softmax, ns, ova). --base-vectors FILE.vec starts words from fastText or \
-        gensim vectors; --export-vectors FILE.vec writes the word vectors.
+        those of the new data, and a label the base knows keeps its output row (softmax, ns, ova). A base does \
+        not always help (a small one can cost points against training from scratch), so fx-train first trains \
+        both on the pairs outside a held-out slice (the one --tune carves, or the --valid pairs), scores them on \
+        it, keeps the better (a tie keeps the base), and says which and by how much on stderr; the model's \
+        metadata keeps both scores. --base-always skips the check and fine-tunes the base. With --tune, the \
+        search chooses the settings from scratch, and the check weighs them against the base. --base-vectors \
+        FILE.vec starts words from fastText or gensim vectors; --export-vectors FILE.vec writes the word vectors.
 
         --valid FILE scores each epoch and keeps the best, --patience N stops after N epochs without improvement.
 
@@ -183,6 +188,9 @@ struct FxTrain: ParsableCommand {
 
     @Option(help: ArgumentHelp("Start from this model (fine-tuning): an fx model, a pretrained Hugging Face BERT-family folder, which gets a new classification head, or a causal language model (GGUF, or fx's LoRA file of one), which gets LoRA adapters.", valueName: "model|folder|file.gguf"))
     var base: String?
+
+    @Flag(name: .customLong("base-always"), help: "Linear --base: fine-tune it without first checking on held-out pairs that it beats training from scratch.")
+    var baseAlways = false
 
     @Option(name: .customLong("base-vectors"), help: ArgumentHelp("Start words from these .vec word vectors.", valueName: "file"))
     var baseVectors: String?
@@ -334,6 +342,7 @@ struct FxTrain: ParsableCommand {
         job.encoder = e
         job.basePath = base
         job.baseVectorsPath = baseVectors
+        job.baseAlways = baseAlways
         job.validPath = valid
         var c = CausalTrainJob()
         c.lora.rank = loraRank

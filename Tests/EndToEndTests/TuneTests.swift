@@ -68,21 +68,58 @@ import Testing
         #expect((training["tune"] as? [String: Any])?["valid_pairs"] as? Int == 90)
     }
 
-    @Test("the search ends within its budget on the shipped archive; --tune with --base or on free text is refused")
+    @Test("the search ends within its budget on the shipped archive; --tune with --base-vectors or on free text is refused")
     func budgetAndRefusals() throws {
         let s = try Scratch()
         defer { s.remove() }
         let r = try shell("""
             fx-pair \(repoRoot.path)/examples/debian-sections.tar.gz > pairs.jsonl
-            fx-train pairs.jsonl -o m.fxm --tune 3 --seed 1
-            fx-train pairs.jsonl -o base.fxm --epochs 1 -q
-            fx-train pairs.jsonl -o t.fxm --tune 3 --base base.fxm; echo "status $?"
+            fx-train pairs.jsonl -o m.fxm --tune 3 --seed 1 --export-vectors m.vec
+            fx-train pairs.jsonl -o t.fxm --tune 3 --base-vectors m.vec; echo "status $?"
             fx-train pairs.jsonl -o t.fxm --tune 3 --arch transformer; echo "status $?"
             """, in: s.url)
         let line = try #require(r.stderr.split(separator: "\n").first { $0.contains("tune: ") }, "\(r.stderr)")
         let seconds = Double(line.components(separatedBy: "trials in ").last?.split(separator: " ").first ?? "") ?? 99
         #expect(seconds <= 3.5, "\(line)")
         #expect(r.lines == ["status 64", "status 64"], "\(r.stdout)")
-        #expect(r.stderr.contains("fx-train: --tune chooses a new linear model's settings; it does not start from --base"), "\(r.stderr)")
+        #expect(r.stderr.contains("fx-train: --tune chooses a new linear model's settings; it does not start from --base-vectors"), "\(r.stderr)")
+    }
+
+    func training(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data((try safetensorsHeader(path).metadata["training"] as! String).utf8)) as! [String: Any]
+    }
+
+    @Test("--base is kept only where it helps: a base that hurts gives way to scratch (with and without --tune), one that helps stays; --base-always skips the check")
+    func baseOrScratch() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        try s.write("endings.jsonl", endings(600, seed: 6))
+        let r = try shell("""
+            fx-mask \(repoRoot.path)/examples/descriptions.jsonl --seed 1 | fx-train -o masked.fxm --epochs 1 -q
+            fx-train endings.jsonl --base masked.fxm --minn 2 --maxn 4 -o hurt.fxm 2> hurt.err
+            fx-train endings.jsonl --base masked.fxm --tune 8 --seed 2 -o tuned.fxm 2> tuned.err
+            fx-train endings.jsonl --base masked.fxm --minn 2 --maxn 4 --base-always -o always.fxm 2> always.err
+            fx-pair \(repoRoot.path)/examples/debian-sections.tar.gz --holdout 0.5 --seed 1 > pairs.jsonl
+            grep '"split":"test"' pairs.jsonl | fx-train -o sections.fxm -q
+            grep '"split":"train"' pairs.jsonl | head -100 > few.jsonl
+            fx-train few.jsonl --base sections.fxm -o helped.fxm 2> helped.err
+            cat hurt.err tuned.err always.err helped.err
+            """, in: s.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        func choice(_ name: String) throws -> (line: String, kept: String?, base: Any?) {
+            let line = try String(contentsOf: s.url.appendingPathComponent(name + ".err"), encoding: .utf8).split(separator: "\n").first { $0.contains("from scratch") }
+            let t = try training(s.path(name + ".fxm"))
+            return (line.map(String.init) ?? "", (t["base_against_scratch"] as? [String: Any])?["kept"] as? String, t["base"])
+        }
+        let hurt = try choice("hurt")
+        #expect(hurt.line.contains("training from scratch") && hurt.line.contains("points ahead (--base-always keeps the base)"), "\(r.stdout)")
+        #expect(hurt.kept == "scratch" && hurt.base is NSNull)
+        let tuned = try choice("tuned")
+        #expect(tuned.kept == "scratch" && tuned.line.contains("training from scratch") && r.stdout.contains("tune: "), "\(r.stdout)")
+        let always = try choice("always")
+        #expect(always.line.isEmpty && always.kept == nil && always.base as? String == "masked.fxm", "\(r.stdout)")
+        let helped = try choice("helped")
+        #expect(helped.kept == "base" && helped.line.contains("fine-tuning the base") && helped.line.contains("on 50 held-out pairs"), "\(r.stdout)")
+        #expect(helped.base as? String == "sections.fxm")
     }
 }

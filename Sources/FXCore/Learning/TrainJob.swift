@@ -29,6 +29,9 @@ public struct TrainJob {
     public var logPath: String?
     /// fx-train --tune: the linear model's settings chosen on held-out pairs first.
     public var tuner: Tuner?
+    /// fx-train --base-always: a linear base is fine-tuned without first checking, on held-out pairs, that it does
+    /// better than training from scratch.
+    public var baseAlways = false
 
     public init() {}
 
@@ -59,10 +62,15 @@ public struct TrainJob {
             let data = TrainingData(tokenizer: settings.tokenizer)
             data.keepTexts = encoderBase != nil
             if tuner != nil {
-                if basePath != nil || baseVectorsPath != nil { throw FXError.usage("--tune chooses a new linear model's settings; it does not start from --base or --base-vectors") }
-                if arch == .transformer { throw FXError.usage("--tune is for the linear model") }
-                data.hashSeed = trainer.seed
+                if baseVectorsPath != nil { throw FXError.usage("--tune chooses a new linear model's settings; it does not start from --base-vectors") }
+                if arch == .transformer || seq2seqBase != nil || encoderBase != nil { throw FXError.usage("--tune is for the linear model") }
             }
+            // Held-out pairs are chosen by their stable hash: --tune's trials and the base against scratch.
+            let comparesBase = base != nil && !baseAlways
+            if tuner != nil || comparesBase { data.hashSeed = trainer.seed }
+            // Training from scratch keeps the base's case folding: the pairs are tokenized once.
+            var scratch = features
+            scratch.lowercase = settings.lowercase
             let texts = TextPairs()
             // The model is chosen before the pairs are kept: from the options, the base, or the first pairs.
             var chosen = arch ?? (base != nil || encoderBase != nil || tuner != nil ? .linear : seq2seqBase != nil ? .transformer : nil)
@@ -102,22 +110,33 @@ public struct TrainJob {
             guard data.count > 0 else { throw FXError.data("nothing to train on: no pairs in the input") }
             var loss = self.loss ?? (data.labels.count > 200 && !data.hasMultiLabel ? .ns : .ova)
             let vocabulary = zip(data.words, data.wordCounts).filter { $0.1 >= minCount }.map(\.0)
-            var lr = self.lr, tuned: Tuner.Result?
-            if var tuner {
+            var lr = self.lr, tuned: Tuner.Result?, baseChoice: BaseChoice?
+            let defaultLoss = loss
+            let held = tuner != nil || comparesBase ? try heldOut(data, tokenizer: settings.tokenizer, tool) : nil
+            if var tuner, let held {
                 tuner.progress = trainer.progress && !tool.quiet
-                let result = try tune(tuner, data: data, vocabulary: vocabulary, start: Tuner.Candidate(
+                let result = try tune(tuner, data: data, held: held, vocabulary: vocabulary, start: Tuner.Candidate(
                     lr: lr ?? Trainer.defaultRate(loss: loss, labels: data.labels.count, negatives: trainer.negatives),
-                    epochs: trainer.epochs, features: settings, loss: loss), tool)
-                (settings, loss, lr, trainer.epochs) = (result.best.candidate.features, result.best.candidate.loss, result.best.candidate.lr, result.best.candidate.epochs)
+                    epochs: trainer.epochs, features: scratch, loss: loss), tool)
+                (scratch, loss, lr, trainer.epochs) = (result.best.candidate.features, result.best.candidate.loss, result.best.candidate.lr, result.best.candidate.epochs)
                 tuned = result
             }
-            let labelCounts = Dictionary(uniqueKeysWithValues: zip(data.labels, data.labelCounts))
-            let model: TextModel
-            if let base {
-                model = base.extend(words: vocabulary, labels: data.labels, labelCounts: labelCounts, loss: loss, seed: trainer.seed)
-            } else {
-                model = TextModel(settings: settings, loss: loss, words: vocabulary, labels: data.labels, labelCounts: data.labelCounts, seed: trainer.seed)
+            if base != nil, comparesBase, held?.valid.isEmpty != false {
+                tool.note("too few pairs to weigh --base against training from scratch (no label has two to hold one out): fine-tuning the base")
+            } else if let b = base, comparesBase, let held {
+                // The tuned settings' own trial on all the training pairs, when the search reached them, is scratch's score.
+                let known = tuned.flatMap { $0.best.rung == $0.rungSizes.count - 1 ? $0.best.accuracy : nil }
+                let choice = compare(b, scratch: Tuner.Candidate(lr: lr ?? 0, epochs: trainer.epochs, features: scratch, loss: loss),
+                                     defaultLoss: defaultLoss, known: known, data: data, held: held, vocabulary: vocabulary, tool)
+                if choice.keepsBase {
+                    (loss, lr, trainer.epochs) = (defaultLoss, self.lr, self.trainer.epochs)  // the base as asked, not the search's choice
+                } else {
+                    base = nil
+                }
+                baseChoice = choice
             }
+            if base == nil { settings = scratch }
+            let model = fresh(base, settings: settings, loss: loss, data: data, vocabulary: vocabulary)
             if let path = baseVectorsPath {
                 let (dim, vectors) = try TextModel.readVectors(path)
                 guard dim == model.dim else { throw FXError.data("vectors have \(dim) dimensions, the model \(model.dim) (set --dim \(dim))", at: path) }
@@ -125,12 +144,7 @@ public struct TrainJob {
                 tool.note("\(n) of \(model.words.count) words start from \(path)")
             }
             let train = FeaturizedData(data, model: model)
-            model.setInverseDocumentFrequencies(train)
-            if base == nil {
-                var touched = [Bool](repeating: false, count: settings.buckets)
-                for f in train.features where Int(f) < settings.buckets { touched[Int(f)] = true }
-                model.touchedBuckets = touched
-            }
+            Self.prepare(model, on: train, scratch: base == nil)
             var valid: FeaturizedData?
             if let validPath {
                 let validData = TrainingData(tokenizer: settings.tokenizer)
@@ -146,8 +160,8 @@ public struct TrainJob {
             try model.save(outputPath, training: [
                 JSONMember("examples", JSONValue(data.count)), JSONMember("epochs", JSONValue(report.epochsRun)),
                 JSONMember("lr", JSONValue(trainer.lr)), JSONMember("lr_after_back_offs", JSONValue(report.lr)), JSONMember("seed", .number(String(trainer.seed))),
-                JSONMember("min_count", JSONValue(minCount)), JSONMember("base", basePath.map { .string($0) } ?? .null),
-            ] + (tuned.map { [JSONMember("tune", $0.json)] } ?? []))
+                JSONMember("min_count", JSONValue(minCount)), JSONMember("base", base == nil ? .null : .string(basePath!)),
+            ] + (tuned.map { [JSONMember("tune", $0.json)] } ?? []) + (baseChoice.map { [JSONMember("base_against_scratch", $0.json)] } ?? []))
             if let path = exportVectorsPath { try model.exportVectors(path) }
             var line = "\(data.count) examples, \(model.words.count) words, \(model.labels.count) labels, loss \(loss.rawValue), lr \(Float(trainer.lr)); "
             line += "\(report.epochsRun) epochs in \(String(format1: report.seconds)) s, final loss \(Float(report.finalLoss))"
@@ -160,45 +174,107 @@ public struct TrainJob {
 }
 
 extension TrainJob {
-    /// fx-train --tune: the search, on the validation slice carved from the pairs (or on --valid's pairs), and
-    /// what it chose on stderr as options to paste back.
-    private func tune(_ tuner: Tuner, data: TrainingData, vocabulary: [String], start: Tuner.Candidate, _ tool: ToolRun) throws -> Tuner.Result {
+    /// The pairs a choice is scored on, and those its trials train on: --valid's pairs and all the training pairs,
+    /// or a slice of the training pairs carved by their stable hash (`Tuner.validationSlice`) and the rest. Both in
+    /// the order of their hash, a random order that does not depend on the input's.
+    struct HeldOut {
+        var train: [Int]
+        var valid: [Int]
+        /// --valid's pairs; nil: `valid` indexes the training pairs.
         var validData: TrainingData?
-        var slice = [Bool](repeating: false, count: data.count)
+
+        /// The first `n` training pairs and the first `v` held-out ones, featurized for `model`.
+        func featurize(_ data: TrainingData, for model: TextModel, train n: Int? = nil, valid v: Int? = nil) -> (train: FeaturizedData, valid: FeaturizedData) {
+            let train = FeaturizedData(data, model: model, examples: Array(self.train.prefix(n ?? self.train.count)))
+            return (train, FeaturizedData(validData ?? data, model: model, examples: Array(valid.prefix(v ?? valid.count))))
+        }
+    }
+
+    private func heldOut(_ data: TrainingData, tokenizer: Tokenizer, _ tool: ToolRun) throws -> HeldOut {
+        func byHash(_ indices: [Int], _ hashes: [UInt64]) -> [Int] { indices.sorted { (hashes[$0], $0) < (hashes[$1], $1) } }
         if let validPath {
-            let v = TrainingData(tokenizer: start.features.tokenizer)
-            v.hashSeed = tuner.seed
+            let v = TrainingData(tokenizer: tokenizer)
+            v.hashSeed = trainer.seed
             try tool.inputs.forEachRecord([validPath]) { record, _ in try v.add(record, inputField: inputField, targetField: targetField) }
             guard v.count > 0 else { throw FXError.data("no pairs to validate on", at: validPath) }
-            validData = v
-        } else {
-            slice = Tuner.validationSlice(hashes: data.inputHashes, labels: data.firstLabels)
+            return HeldOut(train: byHash(Array(0..<data.count), data.inputHashes), valid: byHash(Array(0..<v.count), v.inputHashes), validData: v)
         }
-        // The training pairs in the order of their stable hash: a random order that does not depend on the input's,
-        // whose first pairs are the search's smaller rungs.
-        let hashes = data.inputHashes
-        let trainIndices = slice.indices.filter { !slice[$0] }.sorted { (hashes[$0], $0) < (hashes[$1], $1) }
-        let validIndices = slice.indices.filter { slice[$0] }.sorted { (hashes[$0], $0) < (hashes[$1], $1) }
-        guard validData != nil || !validIndices.isEmpty else {
-            throw FXError.data("too few pairs to tune on: no label has two pairs to hold one out (give --valid)")
+        let slice = Tuner.validationSlice(hashes: data.inputHashes, labels: data.firstLabels)
+        let held = HeldOut(train: byHash(slice.indices.filter { !slice[$0] }, data.inputHashes),
+                           valid: byHash(slice.indices.filter { slice[$0] }, data.inputHashes))
+        if held.valid.isEmpty && tuner != nil { throw FXError.data("too few pairs to tune on: no label has two pairs to hold one out (give --valid)") }
+        return held
+    }
+
+    /// A new model for the pairs: the base extended to their words and labels, or one from scratch.
+    private func fresh(_ base: TextModel?, settings: FeatureSettings, loss: Loss, data: TrainingData, vocabulary: [String]) -> TextModel {
+        if let base {
+            let labelCounts = Dictionary(uniqueKeysWithValues: zip(data.labels, data.labelCounts))
+            return base.extend(words: vocabulary, labels: data.labels, labelCounts: labelCounts, loss: loss, seed: trainer.seed)
         }
+        return TextModel(settings: settings, loss: loss, words: vocabulary, labels: data.labels, labelCounts: data.labelCounts, seed: trainer.seed)
+    }
+
+    /// What a model needs from its training pairs before training: inverse document frequencies, and, from
+    /// scratch, which hash buckets they touch.
+    static func prepare(_ model: TextModel, on train: FeaturizedData, scratch: Bool) {
+        model.setInverseDocumentFrequencies(train)
+        guard scratch else { return }
+        var touched = [Bool](repeating: false, count: model.settings.buckets)
+        for f in train.features where Int(f) < model.settings.buckets { touched[Int(f)] = true }
+        model.touchedBuckets = touched
+    }
+
+    /// fx-train --base (linear) without --base-always: the base fine-tuned, and a model trained from scratch,
+    /// on the pairs outside the held-out ones, scored by accuracy on them.
+    struct BaseChoice {
+        var base: Double
+        var scratch: Double
+        var validPairs: Int
+        /// The base when it scores at least as well: a tie keeps what the user asked for.
+        var keepsBase: Bool { base >= scratch }
+        var json: JSONValue {
+            .object([JSONMember("base_valid_accuracy", JSONValue(base)), JSONMember("scratch_valid_accuracy", JSONValue(scratch)),
+                     JSONMember("valid_pairs", JSONValue(validPairs)), JSONMember("kept", .string(keepsBase ? "base" : "scratch"))])
+        }
+    }
+
+    /// `scratch`: the settings from scratch (--tune's choice, or the options; an lr of 0 is the default rate);
+    /// `known`: its score when --tune measured it already.
+    private func compare(_ base: TextModel, scratch: Tuner.Candidate, defaultLoss: Loss, known: Double?, data: TrainingData,
+                         held: HeldOut, vocabulary: [String], _ tool: ToolRun) -> BaseChoice {
+        func score(_ base: TextModel?) -> Double {
+            let model = fresh(base, settings: scratch.features, loss: base == nil ? scratch.loss : defaultLoss, data: data, vocabulary: vocabulary)
+            let pairs = held.featurize(data, for: model)
+            Self.prepare(model, on: pairs.train, scratch: base == nil)
+            var trainer = self.trainer
+            (trainer.progress, trainer.log, trainer.patience) = (false, nil, nil)
+            if base == nil { trainer.epochs = scratch.epochs }
+            let lr = base == nil && scratch.lr > 0 ? scratch.lr : self.lr
+            trainer.lr = lr ?? Trainer.defaultRate(model, negatives: trainer.negatives)
+            _ = trainer.train(model, on: pairs.train, valid: nil)
+            return Trainer.accuracy(model, pairs.valid)
+        }
+        let choice = BaseChoice(base: score(base), scratch: known ?? score(nil), validPairs: held.valid.count)
+        let points = String(format1: abs(choice.base - choice.scratch) * 100)
+        var line = "--base \(basePath!): valid accuracy \(String(format1: choice.base * 100))% from the base, \(String(format1: choice.scratch * 100))% from scratch"
+        line += " on \(choice.validPairs) held-out pairs\(validPath.map { " of \($0)" } ?? ""); "
+        line += choice.keepsBase ? "fine-tuning the base (\(points) points ahead)" : "training from scratch, \(points) points ahead (--base-always keeps the base)"
+        tool.note(line)
+        return choice
+    }
+
+    /// fx-train --tune: the search, on the held-out pairs, and what it chose on stderr as options to paste back.
+    private func tune(_ tuner: Tuner, data: TrainingData, held: HeldOut, vocabulary: [String], start: Tuner.Candidate, _ tool: ToolRun) throws -> Tuner.Result {
         /// A model that only maps words and labels to rows, for featurizing.
         func rows(_ f: FeatureSettings) -> TextModel {
             TextModel(settings: f, loss: .ova, words: vocabulary, labels: data.labels, labelCounts: data.labelCounts, seed: nil)
         }
-        let validCount = validData?.count ?? validIndices.count
-        // --valid's pairs in the order of their hash too, once: the lower rungs score on the first of them.
-        let validOrder = validData.map { v in v.inputHashes.indices.sorted { (v.inputHashes[$0], $0) < (v.inputHashes[$1], $1) } } ?? []
-        var result = tuner.search(start: start, trainCount: trainIndices.count, validCount: validCount, labelCount: data.labels.count,
+        var result = tuner.search(start: start, trainCount: held.train.count, validCount: held.valid.count, labelCount: data.labels.count,
                                   vocabularySize: vocabulary.count, multiLabel: data.hasMultiLabel, model: { c in
             TextModel(settings: c.features, loss: c.loss, words: vocabulary, labels: data.labels, labelCounts: data.labelCounts, seed: tuner.seed)
-        }, featurize: { f, n, v in
-            let model = rows(f)
-            let train = FeaturizedData(data, model: model, examples: Array(trainIndices.prefix(n)))
-            if let validData { return (train, FeaturizedData(validData, model: model, examples: Array(validOrder.prefix(v)))) }
-            return (train, FeaturizedData(data, model: model, examples: Array(validIndices.prefix(v))))
-        })
-        result.validPairs = validCount
+        }, featurize: { f, n, v in held.featurize(data, for: rows(f), train: n, valid: v) })
+        result.validPairs = held.valid.count
         var line = "tune: \(result.trials.count) trials in \(String(format1: result.seconds)) s"
         line += " (on \(result.rungSizes.map(String.init).joined(separator: ", ")) training pairs"
         line += ", \(tuner.threads) at once\(result.dropped > 0 ? ", \(result.dropped) stopped by the budget" : ""))"
