@@ -7,6 +7,7 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/fx-demo.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 reports=${FX_REPORTS:-${TMPDIR:-/tmp}/fx-demo-reports}  # kept: the HTML reports, to open in a browser
 lora_seconds=${FX_DEMO_LORA_SECONDS:-60}  # the LoRA fine-tuning's budget (the tests shorten it)
+translate_seconds=${FX_DEMO_TRANSLATE_SECONDS:-20}  # the transformer's (the tests shorten it too)
 mkdir -p "$reports"
 
 echo "== Supervised: Debian package descriptions, labeled by the folder (section) that holds them"
@@ -58,13 +59,13 @@ echo "-- the model applied to new records:"
 fx-eval -m "$out/sections.fxm" --predict --k 2 examples/descriptions.jsonl | head -1 | cut -c1-300
 
 echo
-echo "== Text to text: a tiny English -> French transformer, trained for 20 seconds on the 2,000 shipped synopsis pairs"
+echo "== Text to text: a tiny English -> French transformer, trained for $translate_seconds seconds on the 2,000 shipped synopsis pairs"
 fx-pair --parallel en,fr examples/descriptions.en examples/descriptions.fr --holdout 0.05 --seed 1 -q > "$out/en-fr.jsonl"
-grep '"split":"train"' "$out/en-fr.jsonl" | fx-train --dim 64 --ff 256 --layers 2 --vocab-size 2000 --max-time 20 --seed 1 -o "$out/en-fr.fxm"
+grep '"split":"train"' "$out/en-fr.jsonl" | fx-train --dim 64 --ff 256 --layers 2 --vocab-size 2000 --max-time $translate_seconds --seed 1 -o "$out/en-fr.fxm"
 grep '"split":"test"' "$out/en-fr.jsonl" | fx-eval -m "$out/en-fr.fxm" --report "$reports/en-fr.html"
 echo "-- report with the length histogram and the best and worst translations: $reports/en-fr.html"
 grep '"split":"test"' "$out/en-fr.jsonl" | head -3 | fx-eval -m "$out/en-fr.fxm" --predict | cut -c1-300
-echo "-- a toy: 1,900 pairs and 20 seconds give a few right words. A usable model needs the benchmark's data and budget"
+echo "-- a toy: 1,900 pairs and $translate_seconds seconds give a few right words. A usable model needs the benchmark's data and budget"
 echo "   (16,710 pairs, 20 minutes on 2 cores: bench/README.md, 'Translation')."
 
 echo
@@ -96,13 +97,13 @@ for line in sys.stdin:
     r = json.loads(line)
     print("Q:", r["messages"][0]["content"].split("\n")[2][:70], "...")
     print("A:", r["prediction"].replace("\n", " "))'
-echo "-- perplexity of the model on 50 of the shipped descriptions (the yardstick for continued pretraining):"
-head -50 examples/descriptions.jsonl | fx-eval -m $L -q
+echo "-- perplexity of the model on 20 of the shipped descriptions (the yardstick for continued pretraining):"
+head -20 examples/descriptions.jsonl | fx-eval -m $L -q
 echo "-- fine-tuned with LoRA for $lora_seconds s to name a package's section (held-out exact match and 3 replies, before and after):"
 fx-pair examples/descriptions.jsonl --input-field text --target-field label --format openai --holdout 0.1 --seed 1 -q \
     --prompt 'Which Debian section is this package in: database, editors, games, mail, science or sound? Answer with one word.\n\n{input}' > "$out/sections-chat.jsonl"
 grep '"split":"train"' "$out/sections-chat.jsonl" > "$out/sections-chat-train.jsonl"
-grep '"split":"test"' "$out/sections-chat.jsonl" | head -40 > "$out/sections-chat-test.jsonl"
+grep '"split":"test"' "$out/sections-chat.jsonl" | head -20 > "$out/sections-chat-test.jsonl"
 replies() {
     fx-eval -m "$1" --predict --max-new-tokens 12 "$out/sections-chat-test.jsonl" | python3 -c 'import json, sys
 rows = [json.loads(line) for line in sys.stdin]
