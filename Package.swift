@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+let testSettings: [SwiftSetting] = [.unsafeFlags(["-Onone"], .when(configuration: .release))]
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
@@ -45,8 +46,10 @@ let package = Package(
         .executableTarget(name: "fx-train", dependencies: ["FXCore", argumentParser]),
         .executableTarget(name: "fx-eval", dependencies: ["FXCore", argumentParser]),
         .executableTarget(name: "fx-cluster", dependencies: ["FXCore", argumentParser]),
-        .testTarget(name: "FXCoreTests", dependencies: ["FXCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["FXCore"]),
+        // The tests themselves are compiled unoptimised even in the release build: the work they check runs in
+        // FXCore and the tools, and optimising the test code cost CI about a minute more to compile.
+        .testTarget(name: "FXCoreTests", dependencies: ["FXCore"], swiftSettings: testSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["FXCore"], swiftSettings: testSettings),
     ],
     swiftLanguageModes: [.v6]
 )
