@@ -121,9 +121,9 @@ public struct TrainJob {
                 (scratch, loss, lr, trainer.epochs) = (result.best.candidate.features, result.best.candidate.loss, result.best.candidate.lr, result.best.candidate.epochs)
                 tuned = result
             }
-            if base != nil, comparesBase, held?.valid.isEmpty != false {
+            if comparesBase, held?.valid.isEmpty == true {
                 tool.note("too few pairs to weigh --base against training from scratch (no label has two to hold one out): fine-tuning the base")
-            } else if let b = base, comparesBase, let held {
+            } else if comparesBase, let b = base, let held {
                 // The tuned settings' own trial on all the training pairs, when the search reached them, is scratch's score.
                 let known = tuned.flatMap { $0.best.rung == $0.rungSizes.count - 1 ? $0.best.accuracy : nil }
                 let choice = compare(b, scratch: Tuner.Candidate(lr: lr ?? 0, epochs: trainer.epochs, features: scratch, loss: loss),
@@ -147,10 +147,8 @@ public struct TrainJob {
             Self.prepare(model, on: train, scratch: base == nil)
             var valid: FeaturizedData?
             if let validPath {
-                let validData = TrainingData(tokenizer: settings.tokenizer)
-                try tool.inputs.forEachRecord([validPath]) { record, _ in try validData.add(record, inputField: inputField, targetField: targetField) }
-                guard validData.count > 0 else { throw FXError.data("no pairs to validate on", at: validPath) }
-                valid = FeaturizedData(validData, model: model)
+                // Read once: the held-out pairs of --tune and of the base check are these.
+                valid = FeaturizedData(try held?.validData ?? readValid(validPath, tokenizer: settings.tokenizer, tool), model: model)
             }
             trainer.lr = lr ?? Trainer.defaultRate(model, negatives: trainer.negatives)
             trainer.progress = trainer.progress && !tool.quiet
@@ -193,10 +191,7 @@ extension TrainJob {
     private func heldOut(_ data: TrainingData, tokenizer: Tokenizer, _ tool: ToolRun) throws -> HeldOut {
         func byHash(_ indices: [Int], _ hashes: [UInt64]) -> [Int] { indices.sorted { (hashes[$0], $0) < (hashes[$1], $1) } }
         if let validPath {
-            let v = TrainingData(tokenizer: tokenizer)
-            v.hashSeed = trainer.seed
-            try tool.inputs.forEachRecord([validPath]) { record, _ in try v.add(record, inputField: inputField, targetField: targetField) }
-            guard v.count > 0 else { throw FXError.data("no pairs to validate on", at: validPath) }
+            let v = try readValid(validPath, tokenizer: tokenizer, tool)
             return HeldOut(train: byHash(Array(0..<data.count), data.inputHashes), valid: byHash(Array(0..<v.count), v.inputHashes), validData: v)
         }
         let slice = Tuner.validationSlice(hashes: data.inputHashes, labels: data.firstLabels)
@@ -204,6 +199,15 @@ extension TrainJob {
                            valid: byHash(slice.indices.filter { slice[$0] }, data.inputHashes))
         if held.valid.isEmpty && tuner != nil { throw FXError.data("too few pairs to tune on: no label has two pairs to hold one out (give --valid)") }
         return held
+    }
+
+    /// The --valid pairs (with their stable hashes, which order the held-out pairs).
+    private func readValid(_ path: String, tokenizer: Tokenizer, _ tool: ToolRun) throws -> TrainingData {
+        let v = TrainingData(tokenizer: tokenizer)
+        v.hashSeed = trainer.seed
+        try tool.inputs.forEachRecord([path]) { record, _ in try v.add(record, inputField: inputField, targetField: targetField) }
+        guard v.count > 0 else { throw FXError.data("no pairs to validate on", at: path) }
+        return v
     }
 
     /// A new model for the pairs: the base extended to their words and labels, or one from scratch.
