@@ -216,35 +216,18 @@ final class LoRATrainingPass {
         }
     }
 
-    /// The dropout draw of a group's input: a 64-bit hash of (seed, layer, group, i / 4) gives four 16-bit
-    /// draws; value i is dropped when its draw is below rate · 2¹⁶. The backward pass draws the same mask.
-    private func dropoutDraw(_ group: Int, layer l: Int) -> (base: UInt64, threshold: UInt64, keep: Float)? {
+    /// The dropout mask of a group's input in this batch (nil when there is none).
+    private func dropoutMask(_ group: Int, layer l: Int) -> DropoutMask? {
         let p = adapters.settings.dropout
         guard training && p > 0 else { return nil }
-        return (dropoutSeed &+ UInt64(l * 4 + group) &* 0xD1B5_4A32_D192_ED03, UInt64((Double(p) * 65536).rounded()), 1 / (1 - p))
-    }
-
-    /// `body(i, kept)` for every value of a mask.
-    @inline(__always)
-    private func forEachDraw(_ count: Int, _ base: UInt64, _ threshold: UInt64, _ body: (Int, Bool) -> Void) {
-        var i = 0
-        while i < count {
-            var rng = SplitMix64(seed: base &+ UInt64(i >> 2))
-            var bits = rng.next()
-            for j in i..<min(i + 4, count) {
-                body(j, bits & 0xFFFF >= threshold)
-                bits >>= 16
-            }
-            i += 4
-        }
+        return DropoutMask(base: dropoutSeed &+ UInt64(l * 4 + group) &* 0xD1B5_4A32_D192_ED03, rate: p)
     }
 
     /// The group's input after dropout (the input itself when there is none).
     private func dropout(_ group: Int, layer l: Int, _ input: UnsafePointer<Float>, count: Int) -> UnsafePointer<Float> {
-        guard let (base, threshold, keep) = dropoutDraw(group, layer: l) else { return input }
-        let out = dropped.pointer
-        forEachDraw(count, base, threshold) { i, kept in out[i] = kept ? input[i] * keep : 0 }
-        return UnsafePointer(out)
+        guard let mask = dropoutMask(group, layer: l) else { return input }
+        mask.apply(input, count: count, into: dropped.pointer, adding: false)
+        return UnsafePointer(dropped.pointer)
     }
 
     /// out = x / sqrt(mean(x²) + ε) ⊙ weight row by row, keeping each row's 1 / sqrt(mean(x²) + ε).
@@ -436,13 +419,13 @@ final class LoRATrainingPass {
         }
         guard inputGradient else { return }
         let a = stack(targets)
-        guard let (base, threshold, keep) = dropoutDraw(group, layer: l) else {
+        guard let mask = dropoutMask(group, layer: l) else {
             gemm(m, inputs, width, g, width, a, inputs, dInput, inputs, alpha: scale, beta: 1)
             return
         }
         let d = dLoRA.pointer
         gemm(m, inputs, width, g, width, a, inputs, d, inputs, alpha: scale)
-        forEachDraw(m * inputs, base, threshold) { i, kept in if kept { dInput[i] += d[i] * keep } }
+        mask.apply(d, count: m * inputs, into: dInput, adding: true)
     }
 
     /// From dAct (the gradient of silu(gate) ⊙ up): dGate in place of dAct, and dUp; eight at a time.
@@ -488,6 +471,53 @@ final class LoRATrainingPass {
             }
             gemm(n, hd, n, dp, n, k, kvw, dq.pointer + start * qw + head * hd, qw, alpha: scale)
             gemm(n, hd, n, dp, n, transposeA: true, q, qw, dk.pointer + start * kvw + g * hd, kvw, alpha: scale, beta: 1)
+        }
+    }
+}
+
+/// A dropout mask drawn from a seed: value i is kept, times 1 / (1 - rate), when its 16-bit draw is at least
+/// rate · 2¹⁶; a 64-bit hash of (base + i / 4) gives the draws of four values, so drawing it again (the backward
+/// pass) gives the same mask without keeping it.
+struct DropoutMask {
+    let base: UInt64, threshold: UInt32, keep: Float
+
+    init(base: UInt64, rate: Float) {
+        self.base = base
+        threshold = UInt32((Double(rate) * 65536).rounded())
+        keep = 1 / (1 - rate)
+    }
+
+    /// The multiplier of value i: keep or 0.
+    @inline(__always)
+    func scale(at i: Int) -> Float {
+        var hash = SplitMix64(seed: base &+ UInt64(i >> 2))
+        return UInt32(truncatingIfNeeded: hash.next() >> (16 * UInt64(i & 3))) & 0xFFFF >= threshold ? keep : 0
+    }
+
+    /// The multipliers of values i..<i+8, i a multiple of 8.
+    @inline(__always)
+    func scales8(at i: Int) -> Float8 {
+        var first = SplitMix64(seed: base &+ UInt64(i >> 2)), second = SplitMix64(seed: base &+ UInt64(i >> 2) &+ 1)
+        let draws = unsafeBitCast(SIMD2<UInt64>(first.next(), second.next()), to: SIMD8<UInt16>.self)
+        // All ones where a draw is below the threshold (arithmetic, not a lane-by-lane comparison).
+        let dropped = (SIMD8<Int32>(truncatingIfNeeded: draws) &- SIMD8(repeating: Int32(threshold))) &>> 31
+        return unsafeBitCast(~dropped & SIMD8(repeating: Int32(bitPattern: keep.bitPattern)), to: Float8.self)
+    }
+
+    /// out[i] = (or, `adding`, +=) value i's multiplier · values[i], for i < count.
+    func apply(_ values: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>, adding: Bool) {
+        let source = UnsafeRawPointer(values), target = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 8 <= count {
+            var v = source.loadUnaligned(fromByteOffset: i * 4, as: Float8.self) * scales8(at: i)
+            if adding { v += target.loadUnaligned(fromByteOffset: i * 4, as: Float8.self) }
+            target.storeBytes(of: v, toByteOffset: i * 4, as: Float8.self)
+            i += 8
+        }
+        while i < count {
+            let v = values[i] * scale(at: i)
+            out[i] = adding ? out[i] + v : v
+            i += 1
         }
     }
 }

@@ -122,6 +122,25 @@ import Testing
         #expect(checked == 2 * 7 * 2 + 2 * 3 * 2)
     }
 
+    @Test("a dropout mask: eight at a time as one at a time, drawn again the same, the rate kept, the kept scaled")
+    func dropoutMask() {
+        let mask = DropoutMask(base: 99, rate: 0.05), count = 100_003
+        let values = (0..<count).map { Float($0 % 17) + 1 }
+        var out = [Float](repeating: -1, count: count), again = [Float](repeating: 2, count: count)
+        mask.apply(values, count: count, into: &out, adding: false)
+        mask.apply(values, count: count, into: &again, adding: true)
+        var dropped = 0, wrong = 0
+        for i in 0..<count {
+            let s = mask.scale(at: i)
+            if s == 0 { dropped += 1 } else if s != 1 / Float(0.95) { wrong += 1 }
+            if out[i] != values[i] * s || again[i] != 2 + values[i] * s { wrong += 1 }
+        }
+        #expect(wrong == 0)
+        #expect(abs(Double(dropped) / Double(count) - 0.05) < 0.003)
+        let other = DropoutMask(base: 100, rate: 0.05)
+        #expect((0..<count).contains { other.scale(at: $0) != mask.scale(at: $0) })
+    }
+
     @Test("conversations: the assistant turns (with their end of turn) carry the loss, every turn of several; documents all of it")
     func mask() throws {
         let model = try LlamaModel(path: Self.tinyModel())
