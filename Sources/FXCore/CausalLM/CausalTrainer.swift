@@ -42,15 +42,16 @@ extension LlamaModel {
 }
 
 /// LoRA fine-tuning of a causal language model: AdamW on the adapters (betas 0.9/0.999, no weight decay,
-/// gradients clipped to norm 1, as transformers' Trainer), linear warm-up then linear decay to 0 at the end of
-/// the epochs or of `maxTime`, whichever comes first. Each step takes about `batchTokens` tokens of shuffled
+/// gradients clipped to norm 1, as transformers' Trainer), linear warm-up (`warmup` steps, at most a tenth of
+/// the run's steps, counted after the first step when `maxTime` bounds the run) then linear decay to 0 at the end
+/// of the epochs or of `maxTime`, whichever comes first. Each step takes about `batchTokens` tokens of shuffled
 /// examples, packed without padding; the step's examples are dealt to one copy of the adapters per thread, which
 /// runs them in pieces of at most `pieceTokens` tokens and whose gradients are summed. The loss is the mean over
 /// the step's positions that carry one.
 public struct CausalTrainer {
     public var threads = 1
     public var epochs = 3
-    public var lr = 2e-4
+    public var lr = 1e-3
     public var warmup = 30
     public var batchTokens = 2048
     /// Tokens one copy runs through the network at once (its activations' memory: about 0.7 MB a token).
@@ -198,6 +199,12 @@ public struct CausalTrainer {
                 for other in copies.dropFirst() { copyValues(parameters, to: other.parameters) }
                 let tokens = batch.reduce(0) { $0 + data[$1].ids.count }
                 report.steps += 1
+                if report.steps == 1, let maxTime {
+                    // A time budget shorter than the epochs: the warm-up is at most a tenth of the steps it allows
+                    // at the first step's pace, so that a run of minutes is not mostly warm-up.
+                    let affordable = maxTime / max(monotonicSeconds() - started, 1e-9)
+                    optimizer.warmup = max(1, min(optimizer.warmup, Int(affordable / 10)))
+                }
                 report.tokens += tokens
                 report.examples += batch.count
                 report.epochs = Double(epoch - 1) + Double(k + 1) / Double(batches.count)
