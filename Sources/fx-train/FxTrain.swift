@@ -359,13 +359,13 @@ struct FxTrain: ParsableCommand {
         c.exportGGUF = exportGGUF
         c.ggufType = ggufType == "f32" ? .f32 : .f16
         c.reader.system = system
-        c.trainer.epochs = epochs ?? 3
-        c.trainer.lr = lr ?? 1e-3
-        c.trainer.warmup = warmup ?? 30
-        c.trainer.batchTokens = batchTokens ?? 1024
+        c.trainer.epochs = epochs ?? c.trainer.epochs
+        c.trainer.lr = lr ?? c.trainer.lr
+        c.trainer.warmup = warmup ?? c.trainer.warmup
+        c.trainer.batchTokens = batchTokens ?? c.trainer.batchTokens
         c.trainer.maxTime = maxTime
         c.trainer.seed = common.seed
-        c.trainer.patience = patience ?? 3
+        c.trainer.patience = patience ?? c.trainer.patience
         c.trainer.threads = threads
         c.trainer.progress = isatty(2) != 0
         job.causal = c

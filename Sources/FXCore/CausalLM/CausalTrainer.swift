@@ -53,7 +53,7 @@ public struct CausalTrainer {
     public var epochs = 3
     public var lr = 1e-3
     public var warmup = 30
-    public var batchTokens = 2048
+    public var batchTokens = 1024
     /// Tokens one copy runs through the network at once (its activations' memory: about 0.7 MB a token).
     public var pieceTokens = 512
     public var maxTime: Double?
