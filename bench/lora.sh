@@ -1,7 +1,7 @@
 #!/bin/sh
 # LoRA fine-tuning of SmolLM2-135M-Instruct (Q4_1 GGUF, from `make models`) on Debian's synopses: fx-train --base
 # against PyTorch + PEFT (bench/lora_reference.py: transformers' LlamaForCausalLM from the same file in float32, the
-# same rank 16, alpha 32, dropout 0.05 on all seven projections, lr 2e-4 (LR; fx's own default is 1e-3), completion-only loss), both on 2 threads
+# same rank 16, alpha 32, dropout 0.05 on all seven projections, lr 2e-4 (LR, given to both; fx's own default is 2e-3), completion-only loss), both on 2 threads
 # and for the same training time (SECONDS, 600 by default). The task: the long description (its first 600
 # characters) in, the package's one-line synopsis out, as a chat ("Write a one-line synopsis of this Debian
 # package." + the description). Training pairs: every package of the train split with a long description; test:
@@ -66,7 +66,7 @@ $FX/fx-eval -m "$W/fx.fxm" --predict --threads 2 --max-new-tokens 48 -q < "$W/ch
 echo "fx scores: $(score "$W/fx.jsonl")"
 
 /usr/bin/time -f "%e %M" -o "$W/peft.time" $PY bench/lora_reference.py train "$MODEL" "$W/chat-train.jsonl" "$W/chat-test.jsonl" \
-    "$W/peft.jsonl" --seconds "$SECONDS_BUDGET" > "$W/peft.out"
+    "$W/peft.jsonl" --seconds "$SECONDS_BUDGET" --lr "${LR:-2e-4}" > "$W/peft.out"
 echo "peft: $(cat "$W/peft.out") / $(cat "$W/peft.time") (seconds, peak kB)"
 echo "peft scores: $(score "$W/peft.jsonl")"
 

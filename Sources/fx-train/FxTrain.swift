@@ -104,10 +104,10 @@ struct FxTrain: ParsableCommand {
         pretraining), in pieces of --max-length tokens; conversations longer than --max-length (512) are cut and \
         counted. AdamW (betas 0.9/0.999, no weight decay, gradients clipped to norm 1), --warmup 30 steps (at \
         most a tenth of the run: of the steps --epochs plan, or of those --max-time allows at the first step's \
-        pace) to --lr 1e-3, then a linear decay to 0 at the end of --epochs (3) or of --max-time, whichever \
+        pace) to --lr 2e-3, then a linear decay to 0 at the end of --epochs (3) or of --max-time, whichever \
         comes first. The rate and the warm-up's cap were chosen on validation slices of two Debian tasks, 4 \
-        minutes each: chrF 37.4 writing synopses and 39.4 translating them into French at 1e-3, against 36.3 and \
-        30.8 at 2e-4 (bench/lora-defaults.sh). \
+        minutes each: chrF 39.7 writing synopses and 41.5 translating them into French at 2e-3, against 37.4 and \
+        39.4 at 1e-3, 36.3 and 30.8 at 2e-4; 5e-3 gave 39.0 and 46.2 (bench/lora-defaults.sh). \
         Each step takes about --batch-tokens 1024 tokens of shuffled examples, packed without padding, attention \
         never crossing from one example into another; the examples are dealt to one copy of the adapters per \
         thread (--threads 1 is bit-for-bit reproducible with --seed), and the output projection runs only on the \
@@ -175,7 +175,7 @@ struct FxTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Passes over the data (default: 40 linear, 30 transformer, 5 fine-tuning a pretrained encoder, 100 with --freeze, 3 LoRA).", valueName: "n"))
     var epochs: Int?
 
-    @Option(help: ArgumentHelp("Learning rate. Linear: the starting rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs). Transformer: AdamW's peak rate after warm-up (default: 0.001; 2e-4 fine-tuning a pretrained encoder, 1e-3 with LoRA, 0.01 with --freeze).", valueName: "rate"))
+    @Option(help: ArgumentHelp("Learning rate. Linear: the starting rate, decaying linearly to 0 (default: min(1, 3.5 / sqrt(outputs each example updates)): 0.55 for 41 labels with ova or softmax, 1 for ns and hs). Transformer: AdamW's peak rate after warm-up (default: 0.001; 2e-4 fine-tuning a pretrained encoder, 2e-3 with LoRA, 0.01 with --freeze).", valueName: "rate"))
     var lr: Double?
 
     @Option(help: ArgumentHelp("Training threads (default: all cores).", valueName: "n"))

@@ -51,7 +51,7 @@ extension LlamaModel {
 public struct CausalTrainer {
     public var threads = 1
     public var epochs = 3
-    public var lr = 1e-3
+    public var lr = 2e-3
     public var warmup = 30
     public var batchTokens = 1024
     /// Tokens one copy runs through the network at once (its activations' memory: about 0.7 MB a token).
